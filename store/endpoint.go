@@ -1,0 +1,192 @@
+package store
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Facts describe an endpoint as connectors, inventory and scanners see it.
+// A nil field is unknown: the rules treat it as "no evidence" (see rules.go).
+type Facts struct {
+	Name                string     `json:"name"`
+	IP                  *string    `json:"ip"`
+	OSFamily            *string    `json:"os_family"`
+	OSName              *string    `json:"os_name"`
+	PlatformSupported   *bool      `json:"platform_supported"`
+	Managed             *bool      `json:"managed"`
+	Protocol            *string    `json:"protocol"`
+	Credentials         *string    `json:"credentials"`
+	Connector           *string    `json:"connector"`
+	Reachable           *bool      `json:"reachable"`
+	Connection          *string    `json:"connection"`
+	LastContactAt       *time.Time `json:"last_contact_at"`
+	Power               *string    `json:"power"`
+	VMFrozen            *bool      `json:"vm_frozen"`
+	PSExecutionPolicy   *string    `json:"ps_execution_policy"`
+	PSVersion           *int       `json:"ps_version"`
+	AdvisoriesPresent   *bool      `json:"advisories_present"`
+	PackagesPresent     *bool      `json:"packages_present"`
+	RepositoriesOK      *bool      `json:"repositories_ok"`
+	SubscriptionValid   *bool      `json:"subscription_valid"`
+	WSUSLastReportAt    *time.Time `json:"wsus_last_report_at"`
+	RebootRequiredSince *time.Time `json:"reboot_required_since"`
+	LastWindowTimedOut  *bool      `json:"last_window_timed_out"`
+	Drives              []Drive    `json:"drives"`
+}
+
+// Drive is one mounted volume of an endpoint.
+type Drive struct {
+	Mount      string `json:"mount"`
+	TotalBytes int64  `json:"total_bytes"`
+	UsedBytes  int64  `json:"used_bytes"`
+}
+
+// FreeBytes is what is left on the drive.
+func (d Drive) FreeBytes() int64 { return d.TotalBytes - d.UsedBytes }
+
+// UsedPct is the share of the drive in use, 0–100; an empty drive size is 0.
+func (d Drive) UsedPct() float64 {
+	if d.TotalBytes <= 0 {
+		return 0
+	}
+	return float64(d.UsedBytes) * 100 / float64(d.TotalBytes)
+}
+
+// Enumerated values of the facts; Validate rejects anything else.
+var (
+	OSFamilies   = []string{"linux", "windows"}
+	Protocols    = []string{"ssh", "smb", "web"}
+	CredStates   = []string{"unknown", "valid", "invalid"}
+	Connectors   = []string{"none", "running", "stopped"}
+	Connections  = []string{"ok", "failed"}
+	PowerStates  = []string{"on", "off", "suspended", "unknown"}
+	PSPolicies   = []string{"Unrestricted", "RemoteSigned", "AllSigned", "Restricted", "Bypass", "Undefined"}
+	MaxNameLen   = 253 // a fully qualified DNS name
+	MaxDrives    = 64
+	MaxMountLen  = 255
+	MaxStringLen = 255
+)
+
+// FieldError names one invalid fact.
+type FieldError struct {
+	Index   int    `json:"index"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Validate checks the facts of one endpoint and returns every problem found.
+// It also normalises what has one obvious spelling (trimmed name, policy case).
+func (f *Facts) Validate() []FieldError {
+	var errs []FieldError
+	bad := func(field, msg string) { errs = append(errs, FieldError{Field: field, Message: msg}) }
+	f.Name = strings.TrimSpace(f.Name)
+	switch {
+	case f.Name == "":
+		bad("name", "is required")
+	case len(f.Name) > MaxNameLen:
+		bad("name", "is longer than 253 characters")
+	case strings.ContainsFunc(f.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		bad("name", "contains control characters")
+	}
+	oneOf := func(field string, v *string, allowed []string) {
+		if v == nil {
+			return
+		}
+		for _, a := range allowed {
+			if strings.EqualFold(*v, a) {
+				*v = a
+				return
+			}
+		}
+		bad(field, "must be one of "+strings.Join(allowed, ", "))
+	}
+	oneOf("os_family", f.OSFamily, OSFamilies)
+	oneOf("protocol", f.Protocol, Protocols)
+	oneOf("credentials", f.Credentials, CredStates)
+	oneOf("connector", f.Connector, Connectors)
+	oneOf("connection", f.Connection, Connections)
+	oneOf("power", f.Power, PowerStates)
+	oneOf("ps_execution_policy", f.PSExecutionPolicy, PSPolicies)
+	for field, v := range map[string]*string{"ip": f.IP, "os_name": f.OSName} {
+		if v != nil && len(*v) > MaxStringLen {
+			bad(field, "is longer than 255 characters")
+		}
+	}
+	if f.PSVersion != nil && (*f.PSVersion < 1 || *f.PSVersion > 99) {
+		bad("ps_version", "must be a major version between 1 and 99")
+	}
+	if len(f.Drives) > MaxDrives {
+		bad("drives", "more than 64 drives")
+	}
+	seen := map[string]bool{}
+	for i, d := range f.Drives {
+		field := "drives[" + strconv.Itoa(i) + "]"
+		switch {
+		case strings.TrimSpace(d.Mount) == "" || len(d.Mount) > MaxMountLen:
+			bad(field+".mount", "is required (at most 255 characters)")
+		case seen[d.Mount]:
+			bad(field+".mount", "appears twice")
+		}
+		seen[d.Mount] = true
+		if d.TotalBytes < 0 {
+			bad(field+".total_bytes", "must not be negative")
+		}
+		if d.UsedBytes < 0 {
+			bad(field+".used_bytes", "must not be negative")
+		}
+		if d.UsedBytes > d.TotalBytes && d.TotalBytes >= 0 {
+			bad(field+".used_bytes", "is larger than total_bytes")
+		}
+	}
+	return errs
+}
+
+// Endpoint is an endpoint as the dashboard shows it: facts, the state the
+// dashboard owns, and what the rules derived from both.
+type Endpoint struct {
+	ID int64
+	Facts
+	ScheduleID     int64 // 0: none
+	ScheduleName   string
+	RebootAckedAt  *time.Time
+	Suspension     *Suspension
+	Exemptions     []Exemption // precedence order
+	Primary        Code        // "" when patchable
+	MoreCount      int         // exemptions besides the primary
+	Impact         Impact
+	MaxDiskPct     *float64
+	LowDisk        bool
+	FactsUpdatedAt time.Time
+}
+
+// Exemption is one derived exemption of an endpoint, with what raised it.
+type Exemption struct {
+	Code     Code
+	Since    time.Time
+	Evidence string
+}
+
+// Entry returns the catalog entry of the exemption.
+func (e Exemption) Entry() Entry { en, _ := Lookup(e.Code); return en }
+
+// Suspension keeps an endpoint from being patched for a number of
+// maintenance cycles or between two dates.
+type Suspension struct {
+	CyclesRemaining *int
+	From, Until     *time.Time
+	Reason          string
+	CreatedBy       string
+	CreatedAt       time.Time
+}
+
+// ActiveAt tells whether the suspension holds at t.
+func (s *Suspension) ActiveAt(t time.Time) bool {
+	if s == nil {
+		return false
+	}
+	if s.CyclesRemaining != nil {
+		return *s.CyclesRemaining > 0
+	}
+	return s.From != nil && s.Until != nil && !t.Before(*s.From) && t.Before(*s.Until)
+}
