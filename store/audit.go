@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// AuditEntry is one recorded action: who did what, when, to which endpoints.
+type AuditEntry struct {
+	ID      int64
+	At      time.Time
+	Actor   string
+	Action  string
+	Summary string
+	Targets int
+	Changes []AuditChange // filled for one entry, not in lists
+}
+
+// AuditChange is the before and after of one endpoint touched by an action.
+type AuditChange struct {
+	EndpointID   int64
+	EndpointName string
+	Before       string
+	After        string
+}
+
+// audit records an action in the same transaction as the change it describes.
+func (t *txn) audit(actor, action, summary string, changes []AuditChange) error {
+	var id int64
+	if err := t.QueryRow(`INSERT INTO audit_log (at, actor, action, summary, targets) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		t.now.Unix(), actor, action, summary, len(changes)).Scan(&id); err != nil {
+		return err
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	stmt, err := t.Prepare(`INSERT INTO audit_targets (audit_id, endpoint_id, endpoint_name, before, after) VALUES (?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, c := range changes {
+		if _, err := stmt.Exec(id, c.EndpointID, c.EndpointName, c.Before, c.After); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AuditFilter narrows the audit log.
+type AuditFilter struct {
+	Actor    string
+	Action   string
+	Endpoint string // endpoint name, exact (any case)
+	Before   int64  // id: entries older than this (keyset paging); 0 = newest
+	Limit    int
+}
+
+// Audit lists entries, newest first.
+func (db *DB) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	q := `SELECT id, at, actor, action, summary, targets FROM audit_log a WHERE 1=1`
+	var args []any
+	if f.Actor != "" {
+		q += ` AND actor = ? COLLATE NOCASE`
+		args = append(args, f.Actor)
+	}
+	if f.Action != "" {
+		q += ` AND action = ?`
+		args = append(args, f.Action)
+	}
+	if f.Endpoint != "" {
+		q += ` AND EXISTS (SELECT 1 FROM audit_targets t WHERE t.audit_id = a.id AND t.endpoint_name = ? COLLATE NOCASE)`
+		args = append(args, f.Endpoint)
+	}
+	if f.Before > 0 {
+		q += ` AND id < ?`
+		args = append(args, f.Before)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, f.Limit)
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Summary, &e.Targets); err != nil {
+			return nil, err
+		}
+		e.At = time.Unix(at, 0).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// AuditChanges lists the per-endpoint changes of one entry (at most limit).
+func (db *DB) AuditChanges(ctx context.Context, id int64, limit int) ([]AuditChange, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT endpoint_id, endpoint_name, before, after FROM audit_targets
+		WHERE audit_id = ? ORDER BY endpoint_name LIMIT ?`, id, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AuditChange
+	for rows.Next() {
+		var c AuditChange
+		if err := rows.Scan(&c.EndpointID, &c.EndpointName, &c.Before, &c.After); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// queryer is what both the pools and transactions can run reads on.
+type queryer interface {
+	Query(query string, args ...any) (*sql.Rows, error)
+}

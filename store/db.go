@@ -1,0 +1,228 @@
+// Package store is patchready's domain model and its persistence in SQLite:
+// the exemption catalog, the readiness rules (pure, in rules.go) and the queries.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"patchready/migrations"
+
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+// DB is the database: one writer connection, so writes never wait on each
+// other inside SQLite, and a pool of readers that WAL lets run alongside it.
+type DB struct {
+	w, r *sql.DB
+	path string
+	// Now is the clock of every rule and timestamp; tests replace it.
+	Now func() time.Time
+
+	mu       sync.RWMutex // guards settings and counts
+	settings Settings
+	counts   *counts
+}
+
+// Open opens (creating if needed) the database at path and migrates it.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create database folder: %w", err)
+		}
+	}
+	// busy_timeout comes first so that the pragmas after it wait for locks
+	// too; every pooled connection runs these as it opens.
+	dsn := func(extra string) string {
+		v := url.Values{}
+		for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(ON)", "cache_size(-32000)", "temp_store(MEMORY)"} {
+			v.Add("_pragma", p)
+		}
+		return "file:" + path + "?" + v.Encode() + extra
+	}
+	w, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite", dsn("&mode=ro"))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	db := &DB{w: w, r: r, path: path, Now: time.Now}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.loadSettings(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.r.Close(), db.w.Close())
+}
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+// now is the injected clock truncated to what the database stores.
+func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Second) }
+
+// migrate applies, in order and one transaction each, the migrations not yet
+// recorded in schema_version.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_version: %w", err)
+	}
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with its number", name)
+		}
+		body, err := fs.ReadFile(migrations.FS, name)
+		if err != nil {
+			return err
+		}
+		err = db.write(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRow(`SELECT count(*) FROM schema_version WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			if _, err := tx.Exec(string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+			_, err := tx.Exec(`INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)`, version, name, db.now().Unix())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SchemaVersion is the highest migration applied.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := db.r.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&v)
+	return v, err
+}
+
+// write runs fn in a transaction on the writer connection.
+func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	var n int
+	return db.r.QueryRowContext(ctx, `SELECT 1`).Scan(&n)
+}
+
+// Backup writes a consistent copy of the live database to file.
+func (db *DB) Backup(ctx context.Context, file string) error {
+	if _, err := os.Stat(file); err == nil {
+		return fmt.Errorf("%s already exists", file)
+	}
+	_, err := db.w.ExecContext(ctx, `VACUUM INTO ?`, file)
+	return err
+}
+
+// Setting keys.
+const (
+	keyLowDisk        = "low_disk_pct"
+	keyDisconnect     = "disconnect_after_minutes"
+	keyWSUS           = "wsus_after_hours"
+	keySessionKey     = "session_key"
+	keyCountsVersion  = "counts_version"
+	keyLastReevaluate = "last_reevaluate_at"
+)
+
+func (db *DB) loadSettings(ctx context.Context) error {
+	s := DefaultSettings
+	rows, err := db.r.QueryContext(ctx, `SELECT key, value FROM settings WHERE key IN (?, ?, ?)`, keyLowDisk, keyDisconnect, keyWSUS)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("setting %s: %w", k, err)
+		}
+		switch k {
+		case keyLowDisk:
+			s.LowDiskPct = f
+		case keyDisconnect:
+			s.DisconnectAfter = time.Duration(f * float64(time.Minute))
+		case keyWSUS:
+			s.WSUSAfter = time.Duration(f * float64(time.Hour))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	db.mu.Lock()
+	db.settings = s
+	db.mu.Unlock()
+	return nil
+}
+
+// Settings returns the thresholds in force.
+func (db *DB) Settings() Settings {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return db.settings
+}
+
+// SecretKey returns the named random secret kept in the database, creating
+// it on first use, so that sessions survive restarts without configuration.
+func (db *DB) SessionKey(ctx context.Context, generate func() string) (string, error) {
+	var key string
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRow(`SELECT value FROM settings WHERE key = ?`, keySessionKey).Scan(&key)
+		if errors.Is(err, sql.ErrNoRows) {
+			key = generate()
+			_, err = tx.Exec(`INSERT INTO settings (key, value) VALUES (?, ?)`, keySessionKey, key)
+		}
+		return err
+	})
+	return key, err
+}

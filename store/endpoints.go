@@ -1,0 +1,534 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+)
+
+// factColumns are the endpoint columns that hold facts, in the order of
+// factArgs and scanFacts.
+const factColumns = `name, ip, os_family, os_name, platform_supported, managed, protocol, credentials,
+	connector, reachable, connection, last_contact_at, power, vm_frozen, ps_execution_policy, ps_version,
+	advisories_present, packages_present, repositories_ok, subscription_valid, wsus_last_report_at,
+	reboot_required_since, last_window_timed_out`
+
+func factArgs(f *Facts) []any {
+	return []any{f.Name, f.IP, f.OSFamily, f.OSName, f.PlatformSupported, f.Managed, f.Protocol, f.Credentials,
+		f.Connector, f.Reachable, f.Connection, unix(f.LastContactAt), f.Power, f.VMFrozen, f.PSExecutionPolicy, f.PSVersion,
+		f.AdvisoriesPresent, f.PackagesPresent, f.RepositoriesOK, f.SubscriptionValid, unix(f.WSUSLastReportAt),
+		unix(f.RebootRequiredSince), f.LastWindowTimedOut}
+}
+
+// factDests returns scan destinations for factColumns and a function that
+// turns the scanned Unix times into times once the row is read.
+func factDests(f *Facts) ([]any, func()) {
+	var contact, wsus, reboot *int64
+	dests := []any{&f.Name, &f.IP, &f.OSFamily, &f.OSName, &f.PlatformSupported, &f.Managed, &f.Protocol, &f.Credentials,
+		&f.Connector, &f.Reachable, &f.Connection, &contact, &f.Power, &f.VMFrozen, &f.PSExecutionPolicy, &f.PSVersion,
+		&f.AdvisoriesPresent, &f.PackagesPresent, &f.RepositoriesOK, &f.SubscriptionValid, &wsus, &reboot, &f.LastWindowTimedOut}
+	return dests, func() {
+		f.LastContactAt, f.WSUSLastReportAt, f.RebootRequiredSince = fromUnix(contact), fromUnix(wsus), fromUnix(reboot)
+	}
+}
+
+func unix(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.Unix()
+}
+
+func fromUnix(s *int64) *time.Time {
+	if s == nil {
+		return nil
+	}
+	t := time.Unix(*s, 0).UTC()
+	return &t
+}
+
+// normalize brings facts to the form they are stored in, so that comparing
+// stored and incoming facts tells whether anything changed.
+func (f *Facts) normalize() {
+	for _, t := range []**time.Time{&f.LastContactAt, &f.WSUSLastReportAt, &f.RebootRequiredSince} {
+		if *t != nil {
+			u := (*t).UTC().Truncate(time.Second)
+			*t = &u
+		}
+	}
+	sort.Slice(f.Drives, func(i, j int) bool { return f.Drives[i].Mount < f.Drives[j].Mount })
+	if len(f.Drives) == 0 {
+		f.Drives = nil
+	}
+}
+
+// idList encodes ids for `IN (SELECT value FROM json_each(?))`: one
+// parameter for any number of ids.
+func idList(ids []int64) string {
+	b, _ := json.Marshal(ids)
+	return string(b)
+}
+
+// current is an endpoint as stored, loaded for re-evaluation.
+type current struct {
+	id         int64
+	facts      Facts
+	scheduleID int64
+	state      State
+	exemptions []Exemption
+	derived    derived
+	counted    []countKey // the counter cells it is counted in now; nil when new
+}
+
+// derived are the columns the rules write on the endpoint row.
+type derived struct {
+	Primary   Code
+	More      int
+	Impact    Impact
+	MaxDisk   *float64
+	LowDisk   bool
+	RecheckAt *int64
+}
+
+func orEmpty(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// loadCurrent reads everything re-evaluation needs for the given endpoints.
+func loadCurrent(tx *sql.Tx, ids []int64) (map[int64]*current, error) {
+	list := idList(ids)
+	out := make(map[int64]*current, len(ids))
+	rows, err := tx.Query(`SELECT id, `+factColumns+`, coalesce(schedule_id, 0), coalesce(primary_code, ''), more_count,
+		impact, max_disk_pct, low_disk, recheck_at FROM endpoints WHERE id IN (SELECT value FROM json_each(?))`, list)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c := &current{}
+		dests, done := factDests(&c.facts)
+		d := &c.derived
+		if err := rows.Scan(append(append([]any{&c.id}, dests...), &c.scheduleID, &d.Primary, &d.More, &d.Impact, &d.MaxDisk, &d.LowDisk, &d.RecheckAt)...); err != nil {
+			return nil, err
+		}
+		done()
+		out[c.id] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := eachRow(tx, `SELECT endpoint_id, mount, total_bytes, used_bytes FROM drives
+		WHERE endpoint_id IN (SELECT value FROM json_each(?)) ORDER BY endpoint_id, mount`, list, func(r *sql.Rows) error {
+		var id int64
+		var d Drive
+		if err := r.Scan(&id, &d.Mount, &d.TotalBytes, &d.UsedBytes); err != nil {
+			return err
+		}
+		out[id].facts.Drives = append(out[id].facts.Drives, d)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := eachRow(tx, `SELECT endpoint_id, code, since, evidence FROM endpoint_exemptions
+		WHERE endpoint_id IN (SELECT value FROM json_each(?)) ORDER BY endpoint_id, position`, list, func(r *sql.Rows) error {
+		var id, since int64
+		var e Exemption
+		if err := r.Scan(&id, &e.Code, &since, &e.Evidence); err != nil {
+			return err
+		}
+		e.Since = time.Unix(since, 0).UTC()
+		out[id].exemptions = append(out[id].exemptions, e)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := eachRow(tx, `SELECT endpoint_id, cycles_remaining, from_at, until_at, reason, created_by, created_at FROM suspensions
+		WHERE endpoint_id IN (SELECT value FROM json_each(?))`, list, func(r *sql.Rows) error {
+		var id, created int64
+		var from, until *int64
+		s := &Suspension{}
+		if err := r.Scan(&id, &s.CyclesRemaining, &from, &until, &s.Reason, &s.CreatedBy, &created); err != nil {
+			return err
+		}
+		s.From, s.Until, s.CreatedAt = fromUnix(from), fromUnix(until), time.Unix(created, 0).UTC()
+		out[id].state.Suspension = s
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := eachRow(tx, `SELECT endpoint_id, acked_at FROM reboot_acknowledgements
+		WHERE endpoint_id IN (SELECT value FROM json_each(?))`, list, func(r *sql.Rows) error {
+		var id, at int64
+		if err := r.Scan(&id, &at); err != nil {
+			return err
+		}
+		out[id].state.RebootAckedAt = fromUnix(&at)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for _, c := range out {
+		c.counted = c.cells()
+	}
+	return out, nil
+}
+
+// cells are the counter cells for the endpoint's stored derived values.
+func (c *current) cells() []countKey {
+	codes := make([]Code, len(c.exemptions))
+	for i, e := range c.exemptions {
+		codes[i] = e.Code
+	}
+	return cellsOf(c.derived.Impact, orEmpty(c.facts.OSFamily), orEmpty(c.facts.Protocol), c.scheduleID, c.derived.LowDisk, codes)
+}
+
+func eachRow(tx *sql.Tx, query string, arg any, fn func(*sql.Rows) error) error {
+	rows, err := tx.Query(query, arg)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// evaluate runs the rules on c and writes whatever changed: derived columns,
+// exemptions (with since and history) and counters. It reports whether the
+// endpoint's exemptions changed.
+func (t *txn) evaluate(c *current) (bool, error) {
+	plan, err := t.plan(c.scheduleID)
+	if err != nil {
+		return false, err
+	}
+	c.state.Plan = plan
+	r := Evaluate(&c.facts, c.state, t.settings, t.now)
+
+	old := make(map[Code]Exemption, len(c.exemptions))
+	oldPos := make(map[Code]int, len(c.exemptions))
+	for i, e := range c.exemptions {
+		old[e.Code], oldPos[e.Code] = e, i
+	}
+	changed := len(old) != len(r.Exemptions)
+	for i := range r.Exemptions {
+		e := &r.Exemptions[i]
+		prev, had := old[e.Code]
+		delete(old, e.Code)
+		if had {
+			e.Since = prev.Since
+			if prev.Evidence == e.Evidence && oldPos[e.Code] == i {
+				continue
+			}
+			if _, err := t.Exec(`UPDATE endpoint_exemptions SET position = ?, evidence = ? WHERE code = ? AND name = ? AND endpoint_id = ?`,
+				i, e.Evidence, e.Code, c.facts.Name, c.id); err != nil {
+				return false, err
+			}
+			continue
+		}
+		changed = true
+		e.Since = t.now
+		if _, err := t.Exec(`INSERT INTO endpoint_exemptions (code, name, endpoint_id, position, since, evidence) VALUES (?, ?, ?, ?, ?, ?)`,
+			e.Code, c.facts.Name, c.id, i, t.now.Unix(), e.Evidence); err != nil {
+			return false, err
+		}
+	}
+	for code, e := range old {
+		changed = true
+		if _, err := t.Exec(`DELETE FROM endpoint_exemptions WHERE code = ? AND name = ? AND endpoint_id = ?`, code, c.facts.Name, c.id); err != nil {
+			return false, err
+		}
+		if _, err := t.Exec(`INSERT INTO exemption_history (endpoint_id, code, started_at, ended_at) VALUES (?, ?, ?, ?)`,
+			c.id, code, e.Since.Unix(), t.now.Unix()); err != nil {
+			return false, err
+		}
+	}
+
+	d := derived{Primary: r.Primary(), Impact: r.Impact, MaxDisk: r.MaxDiskPct, LowDisk: r.LowDisk}
+	if n := len(r.Exemptions); n > 1 {
+		d.More = n - 1
+	}
+	if !r.RecheckAt.IsZero() {
+		s := r.RecheckAt.Unix()
+		d.RecheckAt = &s
+	}
+	if !reflect.DeepEqual(d, c.derived) {
+		if _, err := t.Exec(`UPDATE endpoints SET primary_code = nullif(?, ''), more_count = ?, impact = ?, max_disk_pct = ?,
+			low_disk = ?, recheck_at = ? WHERE id = ?`, d.Primary, d.More, d.Impact, d.MaxDisk, d.LowDisk, d.RecheckAt, c.id); err != nil {
+			return false, err
+		}
+	}
+	c.exemptions, c.derived = r.Exemptions, d
+	cells := c.cells()
+	if !reflect.DeepEqual(cells, c.counted) {
+		t.count(c.counted, -1)
+		t.count(cells, +1)
+		c.counted = cells
+	}
+	return changed, nil
+}
+
+// reevaluate loads and re-evaluates endpoints by id.
+func (t *txn) reevaluate(ids []int64) error {
+	cur, err := loadCurrent(t.Tx, ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if c, ok := cur[id]; ok {
+			if _, err := t.evaluate(c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// MaxBatch is the most endpoints one upsert takes.
+const MaxBatch = 1000
+
+// UpsertResult says what an upsert did.
+type UpsertResult struct {
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+}
+
+// UpsertFacts creates or replaces the facts of up to MaxBatch endpoints,
+// matched by name regardless of case, and re-evaluates them, all in one
+// transaction: if any item is invalid, nothing is written. Facts that did
+// not change are not written again, so repeating a request is harmless.
+func (db *DB) UpsertFacts(ctx context.Context, items []Facts) (UpsertResult, error) {
+	var res UpsertResult
+	if len(items) > MaxBatch {
+		return res, errorf(Invalid, "at most %d endpoints per request, got %d", MaxBatch, len(items))
+	}
+	var details []FieldError
+	seen := make(map[string]int, len(items))
+	for i := range items {
+		for _, fe := range items[i].Validate() {
+			fe.Index = i
+			details = append(details, fe)
+		}
+		key := strings.ToLower(items[i].Name)
+		if j, dup := seen[key]; dup && key != "" {
+			details = append(details, FieldError{Index: i, Field: "name", Message: fmt.Sprintf("same name as item %d", j)})
+		}
+		seen[key] = i
+		items[i].normalize()
+	}
+	if len(details) > 0 {
+		return res, &Error{Kind: Invalid, Message: fmt.Sprintf("%d invalid field(s); nothing was written", len(details)), Details: details}
+	}
+	err := db.update(ctx, func(t *txn) error {
+		res = UpsertResult{}
+		names := make([]string, len(items))
+		for i := range items {
+			names[i] = items[i].Name
+		}
+		b, _ := json.Marshal(names)
+		ids := map[string]int64{}
+		if err := eachRow(t.Tx, `SELECT id, name FROM endpoints WHERE name IN (SELECT value FROM json_each(?))`, string(b), func(r *sql.Rows) error {
+			var id int64
+			var name string
+			if err := r.Scan(&id, &name); err != nil {
+				return err
+			}
+			ids[strings.ToLower(name)] = id
+			return nil
+		}); err != nil {
+			return err
+		}
+		existing := make([]int64, 0, len(ids))
+		for _, id := range ids {
+			existing = append(existing, id)
+		}
+		cur, err := loadCurrent(t.Tx, existing)
+		if err != nil {
+			return err
+		}
+		for i := range items {
+			f := &items[i]
+			c, ok := cur[ids[strings.ToLower(f.Name)]]
+			switch {
+			case !ok:
+				c = &current{facts: *f}
+				if err := t.QueryRow(`INSERT INTO endpoints (`+factColumns+`, facts_updated_at, created_at)
+					VALUES (`+placeholders(23)+`, ?, ?) RETURNING id`, append(factArgs(f), t.now.Unix(), t.now.Unix())...).Scan(&c.id); err != nil {
+					return err
+				}
+				res.Created++
+			case reflect.DeepEqual(c.facts, *f):
+				res.Unchanged++
+				continue
+			default:
+				if _, err := t.Exec(`UPDATE endpoints SET (`+factColumns+`, facts_updated_at) = (`+placeholders(23)+`, ?) WHERE id = ?`,
+					append(factArgs(f), t.now.Unix(), c.id)...); err != nil {
+					return err
+				}
+				if c.facts.Name != f.Name {
+					if _, err := t.Exec(`UPDATE endpoint_exemptions SET name = ? WHERE endpoint_id = ?`, f.Name, c.id); err != nil {
+						return err
+					}
+				}
+				if _, err := t.Exec(`DELETE FROM drives WHERE endpoint_id = ?`, c.id); err != nil {
+					return err
+				}
+				c.facts = *f
+				res.Updated++
+			}
+			for _, d := range f.Drives {
+				if _, err := t.Exec(`INSERT INTO drives (endpoint_id, mount, total_bytes, used_bytes) VALUES (?, ?, ?, ?)`,
+					c.id, d.Mount, d.TotalBytes, d.UsedBytes); err != nil {
+					return err
+				}
+			}
+			if _, err := t.evaluate(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// ReevaluateDue re-evaluates, in batches, every endpoint whose clock
+// thresholds have been reached, and returns how many it looked at.
+func (db *DB) ReevaluateDue(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		var n int
+		err := db.update(ctx, func(t *txn) error {
+			ids, err := t.ids(`SELECT id FROM endpoints WHERE recheck_at <= ? ORDER BY recheck_at LIMIT 500`, t.now.Unix())
+			n = len(ids)
+			if err != nil || n == 0 {
+				return err
+			}
+			return t.reevaluate(ids)
+		})
+		total += n
+		if err != nil || n < 500 {
+			return total, err
+		}
+	}
+}
+
+// ReevaluateAll re-evaluates every endpoint, in batches, after a change that
+// affects them all (a threshold).
+func (db *DB) ReevaluateAll(ctx context.Context) error {
+	var after int64
+	for {
+		var ids []int64
+		err := db.update(ctx, func(t *txn) error {
+			var err error
+			if ids, err = t.ids(`SELECT id FROM endpoints WHERE id > ? ORDER BY id LIMIT 1000`, after); err != nil || len(ids) == 0 {
+				return err
+			}
+			return t.reevaluate(ids)
+		})
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+func (t *txn) ids(query string, args ...any) ([]int64, error) {
+	rows, err := t.Query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// Endpoint returns one endpoint with everything the endpoint page shows.
+func (db *DB) Endpoint(ctx context.Context, id int64) (*Endpoint, error) {
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	cur, err := loadCurrent(tx, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	c, ok := cur[id]
+	if !ok {
+		return nil, errorf(NotFound, "endpoint %d does not exist", id)
+	}
+	e := &Endpoint{ID: c.id, Facts: c.facts, ScheduleID: c.scheduleID, RebootAckedAt: c.state.RebootAckedAt,
+		Suspension: c.state.Suspension, Exemptions: c.exemptions, Primary: c.derived.Primary, MoreCount: c.derived.More,
+		Impact: c.derived.Impact, MaxDiskPct: c.derived.MaxDisk, LowDisk: c.derived.LowDisk}
+	var updated int64
+	if err := tx.QueryRowContext(ctx, `SELECT facts_updated_at, coalesce((SELECT name FROM schedules s WHERE s.id = e.schedule_id), '')
+		FROM endpoints e WHERE id = ?`, id).Scan(&updated, &e.ScheduleName); err != nil {
+		return nil, err
+	}
+	e.FactsUpdatedAt = time.Unix(updated, 0).UTC()
+	return e, nil
+}
+
+// EndpointByName finds an endpoint by name, ignoring case.
+func (db *DB) EndpointByName(ctx context.Context, name string) (*Endpoint, error) {
+	var id int64
+	err := db.r.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE name = ?`, name).Scan(&id)
+	if err == sql.ErrNoRows {
+		return nil, errorf(NotFound, "no endpoint is named %q", name)
+	} else if err != nil {
+		return nil, err
+	}
+	return db.Endpoint(ctx, id)
+}
+
+// HistoryEntry is an exemption an endpoint had, current or cleared.
+type HistoryEntry struct {
+	Code    Code
+	Started time.Time
+	Ended   *time.Time // nil: still in force
+}
+
+// History lists an endpoint's exemptions over time, newest first.
+func (db *DB) History(ctx context.Context, id int64, limit int) ([]HistoryEntry, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT code, since, NULL FROM endpoint_exemptions WHERE endpoint_id = ?
+		UNION ALL SELECT code, started_at, ended_at FROM exemption_history WHERE endpoint_id = ?
+		ORDER BY 3 IS NOT NULL, 3 DESC, 2 DESC LIMIT ?`, id, id, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []HistoryEntry
+	for rows.Next() {
+		var h HistoryEntry
+		var started int64
+		var ended *int64
+		if err := rows.Scan(&h.Code, &started, &ended); err != nil {
+			return nil, err
+		}
+		h.Started, h.Ended = time.Unix(started, 0).UTC(), fromUnix(ended)
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}

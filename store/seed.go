@@ -1,0 +1,342 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// Generator makes realistic endpoint facts for demos and load tests. With
+// the same seed it makes the same estate.
+type Generator struct {
+	rnd *rand.Rand
+	now time.Time
+}
+
+// NewGenerator returns a generator seeded with seed.
+func NewGenerator(seed uint64, now time.Time) *Generator {
+	return &Generator{rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), now: now.UTC().Truncate(time.Second)}
+}
+
+func (g *Generator) chance(p float64) bool { return g.rnd.Float64() < p }
+
+func (g *Generator) pick(options ...string) string { return options[g.rnd.IntN(len(options))] }
+
+var (
+	linuxRoles   = []string{"web", "app", "db", "cache", "k8s-node", "mq", "proxy", "build", "log", "mail"}
+	windowsRoles = []string{"sql", "iis", "dc", "file", "rds", "exch", "app", "print"}
+	sites        = []string{"fra1", "ams2", "lon1", "nyc3", "sfo2", "sgp1"}
+	linuxOS      = []string{"Ubuntu 22.04 LTS", "Ubuntu 24.04 LTS", "Red Hat Enterprise Linux 9.4", "Red Hat Enterprise Linux 8.10", "Rocky Linux 9.4", "Debian 12", "SUSE Linux Enterprise Server 15 SP6"}
+	windowsOS    = []string{"Windows Server 2022 Datacenter", "Windows Server 2019 Standard", "Windows Server 2016 Standard", "Windows Server 2025 Standard"}
+	legacyOS     = []string{"CentOS 6.10", "Windows Server 2008 R2", "Ubuntu 14.04 LTS", "Solaris 10"}
+)
+
+const gib = 1 << 30
+
+// Facts makes the facts of the n-th endpoint.
+func (g *Generator) Facts(n int64) Facts {
+	b := func(p float64) *bool { v := g.chance(p); return &v }
+	s := func(v string) *string { return &v }
+	ago := func(d time.Duration) *time.Time { t := g.now.Add(-d).Truncate(time.Second); return &t }
+	minutes := func(lo, hi int) time.Duration { return time.Duration(lo+g.rnd.IntN(hi-lo+1)) * time.Minute }
+
+	f := Facts{Managed: b(0.985), PlatformSupported: b(0.985)}
+	site := sites[g.rnd.IntN(len(sites))]
+	ip := fmt.Sprintf("10.%d.%d.%d", 16+n/65536%16, n/256%256, n%256)
+	f.IP = &ip
+	if g.chance(0.6) {
+		f.Name = fmt.Sprintf("%s-%s-%07d", g.pick(linuxRoles...), site, n)
+		f.OSFamily, f.OSName = s("linux"), s(g.pick(linuxOS...))
+		f.Protocol = s("ssh")
+		if g.chance(0.15) {
+			f.Protocol = s("web")
+		}
+		f.SubscriptionValid = b(0.975)
+		f.Drives = []Drive{g.drive("/", 40, 120), g.drive("/var", 20, 200)}
+		if g.chance(0.4) {
+			f.Drives = append(f.Drives, g.drive("/data", 200, 4000))
+		}
+	} else {
+		f.Name = fmt.Sprintf("win-%s-%s-%07d", g.pick(windowsRoles...), site, n)
+		f.OSFamily, f.OSName = s("windows"), s(g.pick(windowsOS...))
+		f.Protocol = s("smb")
+		if g.chance(0.25) {
+			f.Protocol = s("web")
+		}
+		f.PSExecutionPolicy = s("RemoteSigned")
+		switch r := g.rnd.Float64(); {
+		case r < 0.02:
+			f.PSExecutionPolicy = s("AllSigned")
+		case r < 0.035:
+			f.PSExecutionPolicy = s("Restricted")
+		case r < 0.1:
+			f.PSExecutionPolicy = s("Unrestricted")
+		}
+		v := 5
+		if g.chance(0.02) {
+			v = 2
+		}
+		f.PSVersion = &v
+		f.WSUSLastReportAt = ago(minutes(30, 20*60))
+		if g.chance(0.03) {
+			f.WSUSLastReportAt = ago(minutes(25*60, 10*24*60))
+		}
+		f.Drives = []Drive{g.drive("C:", 80, 250)}
+		if g.chance(0.7) {
+			f.Drives = append(f.Drives, g.drive("D:", 100, 2000))
+		}
+	}
+	if !*f.PlatformSupported {
+		f.OSName = s(g.pick(legacyOS...))
+	}
+	f.Credentials = s("valid")
+	switch r := g.rnd.Float64(); {
+	case r < 0.025:
+		f.Credentials = s("invalid")
+	case r < 0.05:
+		f.Credentials = s("unknown")
+	}
+	f.Connector = s("running")
+	switch r := g.rnd.Float64(); {
+	case r < 0.04:
+		f.Connector = s("none")
+	case r < 0.065:
+		f.Connector = s("stopped")
+	}
+	f.Reachable = b(0.975)
+	f.Connection = s("ok")
+	if g.chance(0.03) {
+		f.Connection = s("failed")
+	}
+	f.LastContactAt = ago(minutes(0, 45))
+	if g.chance(0.03) {
+		f.LastContactAt = ago(minutes(90, 3*24*60))
+	}
+	f.Power = s("on")
+	switch r := g.rnd.Float64(); {
+	case r < 0.02:
+		f.Power = s("off")
+	case r < 0.03:
+		f.Power = s("suspended")
+	case r < 0.04:
+		f.Power = s("unknown")
+	}
+	f.VMFrozen = b(0.005)
+	f.AdvisoriesPresent, f.PackagesPresent, f.RepositoriesOK = b(0.985), b(0.99), b(0.985)
+	if g.chance(0.05) {
+		f.RebootRequiredSince = ago(minutes(60, 3*24*60))
+	}
+	f.LastWindowTimedOut = b(0.02)
+	f.normalize()
+	return f
+}
+
+func (g *Generator) drive(mount string, minGiB, maxGiB int) Drive {
+	total := int64(minGiB+g.rnd.IntN(maxGiB-minGiB+1)) * gib
+	pct := 0.15 + g.rnd.Float64()*0.7
+	if g.chance(0.04) {
+		pct = 0.9 + g.rnd.Float64()*0.09
+	}
+	return Drive{Mount: mount, TotalBytes: total, UsedBytes: int64(float64(total) * pct)}
+}
+
+// State makes the dashboard-owned state of a generated endpoint: mostly a
+// schedule out of scheduleIDs, sometimes a suspension.
+func (g *Generator) State(scheduleIDs []int64) (int64, *Suspension) {
+	var sched int64
+	if len(scheduleIDs) > 0 && g.chance(0.88) {
+		// The first schedule is the main one; the others share the rest.
+		if g.chance(0.7) {
+			sched = scheduleIDs[0]
+		} else {
+			sched = scheduleIDs[g.rnd.IntN(len(scheduleIDs))]
+		}
+	}
+	if !g.chance(0.02) {
+		return sched, nil
+	}
+	s := &Suspension{Reason: g.pick("Quarter-end freeze", "Vendor support case open", "Application owner request", "Migration in progress"),
+		CreatedBy: "admin", CreatedAt: g.now.Add(-48 * time.Hour)}
+	if g.chance(0.5) {
+		c := 1 + g.rnd.IntN(3)
+		s.CyclesRemaining = &c
+	} else {
+		from, until := g.now.Add(-24*time.Hour), g.now.Add(time.Duration(2+g.rnd.IntN(20))*24*time.Hour)
+		s.From, s.Until = &from, &until
+	}
+	return sched, s
+}
+
+// Progress is told how many endpoints are done so far.
+type Progress func(done, total int)
+
+// Seed adds n generated endpoints quickly: rules evaluated in Go, rows
+// inserted with prepared statements in large transactions, and for large
+// runs the secondary indexes dropped first and built once at the end.
+func (db *DB) Seed(ctx context.Context, n int, seed uint64, progress Progress) (err error) {
+	schedules, err := db.Schedules(ctx)
+	if err != nil {
+		return err
+	}
+	var schedIDs []int64
+	for _, s := range schedules {
+		schedIDs = append(schedIDs, s.ID)
+	}
+	var first int64
+	if err := db.w.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM endpoints`).Scan(&first); err != nil {
+		return err
+	}
+	if n >= 20000 {
+		restore, err := db.dropIndexes(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if rerr := restore(); err == nil {
+				err = rerr
+			}
+		}()
+	}
+	g := NewGenerator(seed+uint64(first), db.now())
+	const chunk = 25000
+	for done := 0; done < n; done += chunk {
+		size := min(chunk, n-done)
+		err = db.update(ctx, func(t *txn) error { return t.insertGenerated(g, first+int64(done), size, schedIDs) })
+		if err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(done+size, n)
+		}
+	}
+	return err
+}
+
+func (t *txn) insertGenerated(g *Generator, firstID int64, n int, schedIDs []int64) error {
+	prep := func(q string) *sql.Stmt {
+		s, err := t.Prepare(q)
+		if err != nil {
+			panic(err) // the statements are constants: a failure is a bug
+		}
+		return s
+	}
+	insEndpoint := prep(`INSERT INTO endpoints (id, ` + factColumns + `, schedule_id, primary_code, more_count, impact,
+		max_disk_pct, low_disk, recheck_at, facts_updated_at, created_at) VALUES (?, ` + placeholders(23) + `, nullif(?, 0), nullif(?, ''), ?, ?, ?, ?, ?, ?, ?)`)
+	insDrive := prep(`INSERT INTO drives (endpoint_id, mount, total_bytes, used_bytes) VALUES (?, ?, ?, ?)`)
+	insExemption := prep(`INSERT INTO endpoint_exemptions (code, name, endpoint_id, position, since, evidence) VALUES (?, ?, ?, ?, ?, ?)`)
+	insSuspension := prep(`INSERT INTO suspensions (endpoint_id, cycles_remaining, from_at, until_at, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	for _, s := range []*sql.Stmt{insEndpoint, insDrive, insExemption, insSuspension} {
+		defer s.Close()
+	}
+	now := t.now.Unix()
+	for i := range n {
+		id := firstID + int64(i)
+		f := g.Facts(id)
+		sched, susp := g.State(schedIDs)
+		plan, err := t.plan(sched)
+		if err != nil {
+			return err
+		}
+		r := Evaluate(&f, State{Suspension: susp, Plan: plan}, t.settings, t.now)
+		var recheck *int64
+		if !r.RecheckAt.IsZero() {
+			s := r.RecheckAt.Unix()
+			recheck = &s
+		}
+		more := max(len(r.Exemptions)-1, 0)
+		args := append(append([]any{id}, factArgs(&f)...), sched, r.Primary(), more, r.Impact, r.MaxDiskPct, r.LowDisk, recheck, now, now)
+		if _, err := insEndpoint.Exec(args...); err != nil {
+			return fmt.Errorf("endpoint %s: %w", f.Name, err)
+		}
+		for _, d := range f.Drives {
+			if _, err := insDrive.Exec(id, d.Mount, d.TotalBytes, d.UsedBytes); err != nil {
+				return err
+			}
+		}
+		for pos, e := range r.Exemptions {
+			if _, err := insExemption.Exec(e.Code, f.Name, id, pos, now, e.Evidence); err != nil {
+				return err
+			}
+		}
+		if susp != nil {
+			if _, err := insSuspension.Exec(id, susp.CyclesRemaining, unix(susp.From), unix(susp.Until), susp.Reason, susp.CreatedBy, susp.CreatedAt.Unix()); err != nil {
+				return err
+			}
+		}
+		t.count(cellsOf(r.Impact, orEmpty(f.OSFamily), orEmpty(f.Protocol), sched, r.LowDisk, r.Codes()), +1)
+	}
+	return nil
+}
+
+// dropIndexes drops the secondary indexes of the endpoint tables and
+// returns a function that builds them again from their stored definitions.
+func (db *DB) dropIndexes(ctx context.Context) (func() error, error) {
+	rows, err := db.w.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+		AND tbl_name IN ('endpoints', 'drives', 'endpoint_exemptions')`)
+	if err != nil {
+		return nil, err
+	}
+	var names, defs []string
+	for rows.Next() {
+		var n, d string
+		if err := rows.Scan(&n, &d); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names, defs = append(names, n), append(defs, d)
+	}
+	rows.Close()
+	for _, n := range names {
+		if _, err := db.w.ExecContext(ctx, `DROP INDEX `+n); err != nil {
+			return nil, err
+		}
+	}
+	return func() error {
+		for _, d := range defs {
+			if _, err := db.w.ExecContext(context.Background(), d); err != nil {
+				return fmt.Errorf("rebuild index: %w", err)
+			}
+		}
+		_, err := db.w.ExecContext(context.Background(), `ANALYZE`)
+		return err
+	}, nil
+}
+
+// SeedDemo fills an empty database with a demo estate: a few schedules in
+// every state and n endpoints, among which every exemption and the low-disk
+// warning occur.
+func (db *DB) SeedDemo(ctx context.Context, n int) error {
+	now := db.now()
+	day := 24 * time.Hour
+	sunday := now.Truncate(day).Add(-time.Duration(now.Weekday()) * day).Add(2 * time.Hour)
+	type sched struct {
+		name, desc string
+		entries    []EntryInput
+	}
+	until := func(d time.Duration) *time.Time { t := now.Add(d); return &t }
+	plans := []sched{
+		{"Weekly Sunday 02:00", "Standard weekly window for production Linux and Windows servers.",
+			[]EntryInput{{StartsAt: sunday.Add(-8 * 7 * day), EndsAt: sunday.Add(-8*7*day + 4*time.Hour), RepeatWeekly: true, RepeatUntil: until(365 * day)}}},
+		{"Patch Tuesday +1", "Windows servers, the evening after Microsoft's monthly release.",
+			[]EntryInput{{StartsAt: sunday.Add(-5*7*day + 2*day + 18*time.Hour), EndsAt: sunday.Add(-5*7*day + 2*day + 22*time.Hour), RepeatWeekly: true, RepeatUntil: until(180 * day)}}},
+		{"Q1 rollout", "New estate joining in the first quarter; windows start next month.",
+			[]EntryInput{{StartsAt: now.Add(30 * day), EndsAt: now.Add(30*day + 6*time.Hour)}}},
+		{"Legacy 2025", "Old schedule whose windows have all ended.",
+			[]EntryInput{{StartsAt: now.Add(-400 * day), EndsAt: now.Add(-400*day + 4*time.Hour), RepeatWeekly: true, RepeatUntil: until(-60 * day)}}},
+		{"Unplanned", "Created but never given a window.", nil},
+	}
+	for _, p := range plans {
+		id, err := db.CreateSchedule(ctx, "demo", ScheduleInput{Name: p.name, Description: p.desc})
+		if err != nil {
+			return err
+		}
+		for _, e := range p.entries {
+			if err := db.AddEntry(ctx, "demo", id, e); err != nil {
+				return err
+			}
+		}
+	}
+	return db.Seed(ctx, n, 42, nil)
+}

@@ -1,0 +1,42 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// UpdateSettings changes the thresholds. The caller re-evaluates the estate
+// afterwards (ReevaluateAll), which at a million endpoints takes a while.
+func (db *DB) UpdateSettings(ctx context.Context, actor string, s Settings) error {
+	var d []FieldError
+	if s.LowDiskPct < 1 || s.LowDiskPct > 100 {
+		d = append(d, FieldError{Field: "low_disk_pct", Message: "must be between 1 and 100"})
+	}
+	if s.DisconnectAfter < time.Minute || s.DisconnectAfter > 30*24*time.Hour {
+		d = append(d, FieldError{Field: "disconnect_after_minutes", Message: "must be between 1 minute and 30 days"})
+	}
+	if s.WSUSAfter < time.Hour || s.WSUSAfter > 365*24*time.Hour {
+		d = append(d, FieldError{Field: "wsus_after_hours", Message: "must be between 1 hour and 365 days"})
+	}
+	if len(d) > 0 {
+		return &Error{Kind: Invalid, Message: "invalid settings: " + d[0].Field + " " + d[0].Message, Details: d}
+	}
+	old := db.Settings()
+	err := db.update(ctx, func(t *txn) error {
+		for k, v := range map[string]float64{keyLowDisk: s.LowDiskPct, keyDisconnect: s.DisconnectAfter.Minutes(), keyWSUS: s.WSUSAfter.Hours()} {
+			if _, err := t.Exec(`INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)`, k, fmt.Sprint(v)); err != nil {
+				return err
+			}
+		}
+		return t.audit(actor, "settings", fmt.Sprintf("low disk %g%% → %g%%, disconnect %s → %s, WSUS %s → %s",
+			old.LowDiskPct, s.LowDiskPct, old.DisconnectAfter, s.DisconnectAfter, old.WSUSAfter, s.WSUSAfter), nil)
+	})
+	if err != nil {
+		return err
+	}
+	db.mu.Lock()
+	db.settings = s
+	db.mu.Unlock()
+	return nil
+}

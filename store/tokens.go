@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Token is an API token; only the SHA-256 of its secret is stored. A hash
+// without salt is enough here: the secret is 32 random bytes, not a password.
+type Token struct {
+	ID         int64
+	Name       string
+	CreatedBy  string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+const tokenPrefix = "prt_"
+
+// CreateToken makes a new token and returns its secret, which is never shown again.
+func (db *DB) CreateToken(ctx context.Context, actor, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if !userName.MatchString(name) {
+		return "", &Error{Kind: Invalid, Message: "a token name is 1 to 64 letters, digits or . _ @ -", Details: []FieldError{{Field: "name", Message: "invalid"}}}
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(secret))
+	err := db.update(ctx, func(t *txn) error {
+		if _, err := t.Exec(`INSERT INTO api_tokens (name, token_hash, created_by, created_at) VALUES (?, ?, ?, ?)`,
+			name, sum[:], actor, t.now.Unix()); err != nil {
+			return uniqueName(err, "token", name)
+		}
+		return t.audit(actor, "token.create", "created API token "+name, nil)
+	})
+	return secret, err
+}
+
+// TokenBySecret finds the live token with this secret and records its use.
+func (db *DB) TokenBySecret(ctx context.Context, secret string) (*Token, error) {
+	sum := sha256.Sum256([]byte(secret))
+	tk := &Token{}
+	var used *int64
+	err := db.r.QueryRowContext(ctx, `SELECT id, name, last_used_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, sum[:]).
+		Scan(&tk.ID, &tk.Name, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errorf(NotFound, "unknown or revoked token")
+	} else if err != nil {
+		return nil, err
+	}
+	now := db.now()
+	// Record use at most once a minute: a busy connector should not turn
+	// every read into a write.
+	if used == nil || now.Unix()-*used >= 60 {
+		if _, err := db.w.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now.Unix(), tk.ID); err != nil {
+			return nil, err
+		}
+	}
+	return tk, nil
+}
+
+// Tokens lists every token, revoked ones included.
+func (db *DB) Tokens(ctx context.Context) ([]Token, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, name, created_by, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY revoked_at IS NOT NULL, name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Token
+	for rows.Next() {
+		var t Token
+		var created int64
+		var used, revoked *int64
+		if err := rows.Scan(&t.ID, &t.Name, &t.CreatedBy, &created, &used, &revoked); err != nil {
+			return nil, err
+		}
+		t.CreatedAt, t.LastUsedAt, t.RevokedAt = time.Unix(created, 0).UTC(), fromUnix(used), fromUnix(revoked)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken stops a token from working.
+func (db *DB) RevokeToken(ctx context.Context, actor string, id int64) error {
+	return db.update(ctx, func(t *txn) error {
+		var name string
+		err := t.QueryRow(`UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING name`, t.now.Unix(), id).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errorf(NotFound, "token %d does not exist or is already revoked", id)
+		} else if err != nil {
+			return err
+		}
+		return t.audit(actor, "token.revoke", fmt.Sprintf("revoked API token %s", name), nil)
+	})
+}
+
