@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"patchready/migrations"
@@ -33,6 +34,10 @@ type DB struct {
 	mu       sync.RWMutex // guards settings and counts
 	settings Settings
 	counts   *counts
+
+	// fullPass is set when every endpoint needs re-evaluating (a threshold
+	// changed); the next Tick does it.
+	fullPass atomic.Bool
 }
 
 // Open opens (creating if needed) the database at path and migrates it.

@@ -466,29 +466,53 @@ func (t *txn) ids(query string, args ...any) ([]int64, error) {
 
 // Endpoint returns one endpoint with everything the endpoint page shows.
 func (db *DB) Endpoint(ctx context.Context, id int64) (*Endpoint, error) {
+	es, err := db.Endpoints(ctx, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	if len(es) == 0 {
+		return nil, errorf(NotFound, "endpoint %d does not exist", id)
+	}
+	return es[0], nil
+}
+
+// Endpoints returns the endpoints with these ids, in the same order,
+// leaving out ids that do not exist.
+func (db *DB) Endpoints(ctx context.Context, ids []int64) ([]*Endpoint, error) {
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	cur, err := loadCurrent(tx, []int64{id})
+	cur, err := loadCurrent(tx, ids)
 	if err != nil {
 		return nil, err
 	}
-	c, ok := cur[id]
-	if !ok {
-		return nil, errorf(NotFound, "endpoint %d does not exist", id)
-	}
-	e := &Endpoint{ID: c.id, Facts: c.facts, ScheduleID: c.scheduleID, RebootAckedAt: c.state.RebootAckedAt,
-		Suspension: c.state.Suspension, Exemptions: c.exemptions, Primary: c.derived.Primary, MoreCount: c.derived.More,
-		Impact: c.derived.Impact, MaxDiskPct: c.derived.MaxDisk, LowDisk: c.derived.LowDisk}
-	var updated int64
-	if err := tx.QueryRowContext(ctx, `SELECT facts_updated_at, coalesce((SELECT name FROM schedules s WHERE s.id = e.schedule_id), '')
-		FROM endpoints e WHERE id = ?`, id).Scan(&updated, &e.ScheduleName); err != nil {
+	names, err := scheduleNames(tx)
+	if err != nil {
 		return nil, err
 	}
-	e.FactsUpdatedAt = time.Unix(updated, 0).UTC()
-	return e, nil
+	updated := map[int64]int64{}
+	if err := eachRow(tx, `SELECT id, facts_updated_at FROM endpoints WHERE id IN (SELECT value FROM json_each(?))`, idList(ids), func(r *sql.Rows) error {
+		var id, at int64
+		err := r.Scan(&id, &at)
+		updated[id] = at
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]*Endpoint, 0, len(ids))
+	for _, id := range ids {
+		c, ok := cur[id]
+		if !ok {
+			continue
+		}
+		out = append(out, &Endpoint{ID: c.id, Facts: c.facts, ScheduleID: c.scheduleID, ScheduleName: names[c.scheduleID],
+			RebootAckedAt: c.state.RebootAckedAt, Suspension: c.state.Suspension, Exemptions: c.exemptions,
+			Primary: c.derived.Primary, MoreCount: c.derived.More, Impact: c.derived.Impact, MaxDiskPct: c.derived.MaxDisk,
+			LowDisk: c.derived.LowDisk, FactsUpdatedAt: time.Unix(updated[id], 0).UTC()})
+	}
+	return out, nil
 }
 
 // EndpointByName finds an endpoint by name, ignoring case.

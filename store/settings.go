@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// UpdateSettings changes the thresholds. The caller re-evaluates the estate
-// afterwards (ReevaluateAll), which at a million endpoints takes a while.
+// UpdateSettings changes the thresholds and asks the next Tick to
+// re-evaluate the estate, which at a million endpoints takes a while.
 func (db *DB) UpdateSettings(ctx context.Context, actor string, s Settings) error {
 	var d []FieldError
 	if s.LowDiskPct < 1 || s.LowDiskPct > 100 {
@@ -38,5 +38,6 @@ func (db *DB) UpdateSettings(ctx context.Context, actor string, s Settings) erro
 	db.mu.Lock()
 	db.settings = s
 	db.mu.Unlock()
+	db.RequestFullPass()
 	return nil
 }

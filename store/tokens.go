@@ -102,4 +102,3 @@ func (db *DB) RevokeToken(ctx context.Context, actor string, id int64) error {
 		return t.audit(actor, "token.revoke", fmt.Sprintf("revoked API token %s", name), nil)
 	})
 }
-

@@ -1,0 +1,278 @@
+// Command patchready serves the patch-readiness dashboard and manages its
+// database. main only wires things; run holds the logic so tests can call it.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"patchready/store"
+	"patchready/web"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "patchready:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `patchready %s — can every endpoint be patched right now?
+
+Usage:
+  patchready [serve] [--addr 127.0.0.1:8080] [--db data/patchready.db] [--no-demo]
+  patchready seed --endpoints N [--seed S]
+  patchready user add NAME --role viewer|operator|admin   (password on stdin)
+  patchready token create NAME                           (prints the token once)
+  patchready backup FILE
+  patchready migrate
+
+Every command takes --db (env PATCHREADY_DB). serve also reads PATCHREADY_ADDR,
+PATCHREADY_ADMIN_PASSWORD and PATCHREADY_SESSION_KEY.
+`
+
+// run parses the command line and runs one subcommand until ctx ends.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	env := func(key, fallback string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return fallback
+	}
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintf(stderr, usage, version) }
+	dbPath := fs.String("db", env("PATCHREADY_DB", "data/patchready.db"), "SQLite database file")
+	open := func() (*store.DB, error) { return store.Open(ctx, *dbPath) }
+
+	switch cmd {
+	case "serve":
+		addr := fs.String("addr", env("PATCHREADY_ADDR", "127.0.0.1:8080"), "listen address")
+		noDemo := fs.Bool("no-demo", false, "do not seed demo endpoints into an empty database")
+		demoSize := fs.Int("demo-endpoints", 3000, "how many demo endpoints to seed")
+		every := fs.Duration("recheck", 30*time.Second, "how often clock-based rules are re-evaluated")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if *every < time.Second {
+			return errors.New("--recheck must be at least 1s")
+		}
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if err := firstStart(ctx, db, getenv("PATCHREADY_ADMIN_PASSWORD"), !*noDemo, *demoSize, stdout); err != nil {
+			return err
+		}
+		return serve(ctx, db, *addr, getenv("PATCHREADY_SESSION_KEY"), *every, stdout)
+
+	case "seed":
+		n := fs.Int("endpoints", 0, "how many endpoints to add")
+		seed := fs.Uint64("seed", 1, "random seed: the same seed makes the same estate")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if *n < 1 || *n > 10_000_000 {
+			return errors.New("--endpoints must be between 1 and 10000000")
+		}
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		start := time.Now()
+		err = db.Seed(ctx, *n, *seed, progressBar(stdout, start))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "added %d endpoints in %s (%.0f/s)\n", *n, time.Since(start).Round(time.Millisecond), float64(*n)/time.Since(start).Seconds())
+		return nil
+
+	case "user":
+		if len(args) < 2 || args[0] != "add" {
+			return errors.New("usage: patchready user add NAME --role viewer|operator|admin")
+		}
+		name := args[1]
+		role := fs.String("role", "viewer", "viewer, operator or admin")
+		if err := fs.Parse(args[2:]); err != nil {
+			return err
+		}
+		password, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && password == "" {
+			return errors.New("give the password on standard input")
+		}
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if _, err := db.CreateUser(ctx, "cli", name, strings.TrimRight(password, "\r\n"), store.Role(*role)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s added (%s)\n", name, *role)
+		return nil
+
+	case "token":
+		if len(args) < 2 || args[0] != "create" {
+			return errors.New("usage: patchready token create NAME")
+		}
+		if err := fs.Parse(args[2:]); err != nil {
+			return err
+		}
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		secret, err := db.CreateToken(ctx, "cli", args[1])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, secret)
+		return nil
+
+	case "backup":
+		if len(args) < 1 {
+			return errors.New("usage: patchready backup FILE")
+		}
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if err := db.Backup(ctx, args[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "backup written to %s\n", args[0])
+		return nil
+
+	case "migrate":
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		v, err := db.SchemaVersion(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "schema at version %d\n", v)
+		return nil
+
+	case "help", "-h", "--help":
+		fmt.Fprintf(stdout, usage, version)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (see patchready help)", cmd)
+}
+
+// firstStart prepares an empty database: the admin user and, unless turned
+// off, a demo estate.
+func firstStart(ctx context.Context, db *store.DB, password string, demo bool, demoSize int, stdout io.Writer) error {
+	has, err := db.HasUsers(ctx)
+	if err != nil || has {
+		return err
+	}
+	generated := password == ""
+	if generated {
+		b := make([]byte, 12)
+		rand.Read(b)
+		password = base64.RawURLEncoding.EncodeToString(b)
+	}
+	if _, err := db.CreateUser(ctx, "setup", "admin", password, store.Admin); err != nil {
+		return fmt.Errorf("create admin: %w", err)
+	}
+	if generated {
+		fmt.Fprintf(stdout, "created user admin with password %s (shown once; set PATCHREADY_ADMIN_PASSWORD to choose it)\n", password)
+	}
+	if demo {
+		start := time.Now()
+		if err := db.SeedDemo(ctx, demoSize); err != nil {
+			return fmt.Errorf("seed demo: %w", err)
+		}
+		fmt.Fprintf(stdout, "seeded a demo estate of %d endpoints in %s\n", demoSize, time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// serve runs the web server until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, db *store.DB, addr, sessionKey string, every time.Duration, stdout io.Writer) error {
+	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if sessionKey == "" {
+		var err error
+		sessionKey, err = db.SessionKey(ctx, func() string { b := make([]byte, 32); rand.Read(b); return base64.StdEncoding.EncodeToString(b) })
+		if err != nil {
+			return err
+		}
+	}
+	handler := web.New(db, web.Config{SessionKey: sessionKey, Log: log})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	bg, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go web.Clock(bg, db, every, log)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("patchready is serving", "url", "http://"+ln.Addr().String(), "db", db.Path(), "version", version)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdown, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	return srv.Shutdown(shutdown)
+}
+
+// progressBar draws progress on a terminal, and nothing elsewhere.
+func progressBar(w io.Writer, start time.Time) store.Progress {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return func(done, total int) {
+		const width = 30
+		filled := done * width / total
+		rate := float64(done) / time.Since(start).Seconds()
+		fmt.Fprintf(w, "\r[%s%s] %d/%d  %.0f/s ", strings.Repeat("█", filled), strings.Repeat("·", width-filled), done, total, rate)
+		if done == total {
+			fmt.Fprintln(w)
+		}
+	}
+}

@@ -1,0 +1,23 @@
+package store
+
+import "context"
+
+// RequestFullPass asks the next Tick to re-evaluate every endpoint.
+func (db *DB) RequestFullPass() { db.fullPass.Store(true) }
+
+// Tick does what the passing of time requires: uses up suspension cycles
+// for windows that ended, re-evaluates endpoints whose clock thresholds were
+// reached, and re-evaluates everything if a full pass was requested.
+func (db *DB) Tick(ctx context.Context) error {
+	if db.fullPass.Swap(false) {
+		if err := db.ReevaluateAll(ctx); err != nil {
+			db.fullPass.Store(true)
+			return err
+		}
+	}
+	if err := db.CountCycles(ctx); err != nil {
+		return err
+	}
+	_, err := db.ReevaluateDue(ctx)
+	return err
+}

@@ -1,0 +1,306 @@
+// Package views renders every screen with templ. Handlers hand each view a
+// typed model already prepared; views hold no SQL and no rules.
+package views
+
+import "patchready/store"
+
+// Page is what every screen shares: who is signed in, the CSRF token for its
+// forms, a flash message and which part of the navigation is current.
+type Page struct {
+	Title     string
+	Nav       string
+	User      string
+	Role      store.Role
+	CSRF      string
+	Flash     string
+	FlashKind string // "ok" or "error"
+}
+
+// Can tells whether the signed-in user has at least this role.
+func (p Page) Can(r store.Role) bool { return p.User != "" && p.Role.Allows(r) }
+
+// Option is one choice of a filter, with how many endpoints it would give.
+type Option struct {
+	Value    string
+	Label    string
+	Count    int64
+	Selected bool
+}
+
+// Column is one column of the Servers list.
+type Column struct {
+	Key     string
+	Label   string
+	Visible bool
+	SortURL string // "" when not sortable
+	Sorted  string // "ascending", "descending" or ""
+}
+
+// DiskView is the Disk Space In Use cell.
+type DiskView struct {
+	Known  bool
+	Pct    string // "93.4 %"
+	Width  string // "width:93%"
+	Low    bool
+	Drives []DriveView
+}
+
+// DriveView is one drive in the pop-up.
+type DriveView struct {
+	Mount, Size, Used, Free, Pct string
+	Low                          bool
+}
+
+// ServerRow is one row of the Servers list, formatted.
+type ServerRow struct {
+	ID           int64
+	URL          string
+	Name         string
+	IP           string
+	OS           string
+	Protocol     string
+	Connector    string
+	Power        string
+	Primary      string // display name
+	PrimaryURL   string
+	More         int
+	Impact       string // code
+	ImpactLabel  string
+	Schedule     string
+	LastContact  string
+	LastContactT string // RFC 3339 for the title
+	Disk         DiskView
+}
+
+// ServersPage is the Servers list.
+type ServersPage struct {
+	Page
+	Columns    []Column
+	Show       map[string]bool
+	Rows       []ServerRow
+	Total      int64
+	From, To   int64
+	PrevURL    string
+	NextURL    string
+	CSVURL     string
+	ClearURL   string
+	Query      string // the filter as a query string, for "all matching"
+	Q          string
+	Exemptions []Option
+	Impacts    []Option
+	LowDisk    Option
+	OS         []Option
+	Protocols  []Option
+	Schedules  []Option
+	SortKey    string
+	Order      string
+	PerPage    int
+	Filtered   bool
+	Assignable []Option // schedules for the bulk action
+	LowDiskPct string
+	Errors     map[string]string
+}
+
+// ExemptionView is one exemption on the endpoint page.
+type ExemptionView struct {
+	Code, Name, Impact, ImpactLabel, Meaning, Evidence, Since, SinceT, KBURL string
+	Fix                                                                        []string
+}
+
+// Fact is one labelled fact.
+type Fact struct{ Label, Value string }
+
+// HistoryView is one line of an endpoint's exemption history.
+type HistoryView struct{ Name, KBURL, Started, Ended string }
+
+// ServerPage is one endpoint.
+type ServerPage struct {
+	Page
+	ID          int64
+	Name        string
+	Impact      string
+	ImpactLabel string
+	Facts       []Fact
+	Drives      []DriveView
+	Disk        DiskView
+	Exemptions  []ExemptionView
+	Warning     *ExemptionView
+	Schedule    string
+	ScheduleURL string
+	NextWindow  string
+	Suspension  string
+	Suspended   bool
+	RebootDue   bool // an acknowledgement would clear a pending reboot
+	History     []HistoryView
+	Schedules   []Option
+	Errors      map[string]string
+	Form        map[string]string // values typed in a rejected form
+}
+
+// BulkConfirm asks before an action runs on many endpoints.
+type BulkConfirm struct {
+	Page
+	Action  string
+	What    string
+	Count   int64
+	Fields  []Fact // hidden fields to post again (name, value)
+	BackURL string
+}
+
+// Bar is one bar of a chart: a count that links into the filtered list.
+type Bar struct {
+	Label string
+	Count int64
+	URL   string
+	Class string
+	Width float64 // 0–100, share of the largest bar
+}
+
+// OverviewPage is the estate at a glance.
+type OverviewPage struct {
+	Page
+	Total      int64
+	Impacts    []Bar
+	Exemptions []Bar
+	LowDisk    Bar
+}
+
+// KBEntry is one guidance page in the index.
+type KBEntry struct {
+	Slug, Title, Impact, ImpactLabel, Summary string
+}
+
+// KBIndex lists every guidance page.
+type KBIndex struct {
+	Page
+	Topics     []KBEntry
+	Exemptions []KBEntry
+	Warnings   []KBEntry
+}
+
+// KBArticle is one guidance page.
+type KBArticle struct {
+	Page
+	Slug        string
+	Title       string
+	Impact      string
+	ImpactLabel string
+	Meaning     string
+	Why         string
+	Fix         []string
+	Clears      string
+	Body        []KBSection // topic pages
+	Related     []KBEntry
+	ServersURL  string
+	Count       int64
+}
+
+// KBSection is a heading and its paragraphs.
+type KBSection struct {
+	Heading    string
+	Paragraphs []string
+	Items      []string
+}
+
+// LoginPage is the sign-in form.
+type LoginPage struct {
+	Page
+	Username string
+	Error    string
+	Next     string
+}
+
+// ScheduleRow is one schedule in the list.
+type ScheduleRow struct {
+	ID                                int64
+	Name, Description, NextWindow, URL string
+	Entries                           int
+	Endpoints                         int64
+	EndpointsURL                      string
+}
+
+// SchedulesPage lists the schedules.
+type SchedulesPage struct {
+	Page
+	Schedules []ScheduleRow
+	Errors    map[string]string
+	Form      map[string]string
+}
+
+// EntryRow is one window of a schedule.
+type EntryRow struct {
+	ID                  int64
+	Starts, Ends, Repeat string
+	Status              string
+}
+
+// SchedulePage is one schedule with its windows.
+type SchedulePage struct {
+	Page
+	ScheduleRow
+	Entries []EntryRow
+	Errors  map[string]string
+	Form    map[string]string
+}
+
+// AuditRow is one audit entry.
+type AuditRow struct {
+	At, AtT, Actor, Action, Summary string
+	Targets                         int
+	Changes                         []Fact // name → "before → after"
+	MoreChanges                     int
+}
+
+// AuditPage is the audit log.
+type AuditPage struct {
+	Page
+	Rows     []AuditRow
+	Actor    string
+	Action   string
+	Endpoint string
+	Actions  []string
+	NextURL  string
+}
+
+// UserRow is one user on the admin page.
+type UserRow struct {
+	ID       int64
+	Name     string
+	Role     string
+	Disabled bool
+	Created  string
+}
+
+// UsersPage lists users.
+type UsersPage struct {
+	Page
+	Users  []UserRow
+	Roles  []string
+	Errors map[string]string
+	Form   map[string]string
+}
+
+// TokenRow is one API token.
+type TokenRow struct {
+	ID                                  int64
+	Name, CreatedBy, Created, LastUsed string
+	Revoked                             bool
+}
+
+// TokensPage lists API tokens; NewSecret is shown once after creation.
+type TokensPage struct {
+	Page
+	Tokens    []TokenRow
+	NewSecret string
+	NewName   string
+	Errors    map[string]string
+}
+
+// SettingsPage edits the thresholds.
+type SettingsPage struct {
+	Page
+	LowDiskPct      string
+	DisconnectAfter string
+	WSUSAfter       string
+	Errors          map[string]string
+}

@@ -1,0 +1,142 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"patchready/store"
+	"patchready/views"
+)
+
+func (s *Server) settingsForm(c echo.Context) error {
+	set := s.db.Settings()
+	m := views.SettingsPage{Page: s.page(c, "Settings", "admin"), LowDiskPct: strconv.FormatFloat(set.LowDiskPct, 'f', -1, 64),
+		DisconnectAfter: strconv.FormatFloat(set.DisconnectAfter.Minutes(), 'f', -1, 64), WSUSAfter: strconv.FormatFloat(set.WSUSAfter.Hours(), 'f', -1, 64)}
+	return render(c, http.StatusOK, views.Settings(m))
+}
+
+func (s *Server) settingsSave(c echo.Context) error {
+	m := views.SettingsPage{Page: s.page(c, "Settings", "admin"), LowDiskPct: c.FormValue("low_disk_pct"),
+		DisconnectAfter: c.FormValue("disconnect_after_minutes"), WSUSAfter: c.FormValue("wsus_after_hours"), Errors: map[string]string{}}
+	num := func(field, v string) float64 {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			m.Errors[field] = "must be a number"
+		}
+		return f
+	}
+	set := store.Settings{LowDiskPct: num("low_disk_pct", m.LowDiskPct),
+		DisconnectAfter: time.Duration(num("disconnect_after_minutes", m.DisconnectAfter) * float64(time.Minute)),
+		WSUSAfter:       time.Duration(num("wsus_after_hours", m.WSUSAfter) * float64(time.Hour))}
+	var err error
+	if len(m.Errors) == 0 {
+		err = s.db.UpdateSettings(c.Request().Context(), actor(c), set)
+	}
+	if store.KindOf(err) == store.Invalid || len(m.Errors) > 0 {
+		for k, v := range fieldErrors(err) {
+			m.Errors[k] = v
+		}
+		m.Flash, m.FlashKind = "The settings were not saved: correct the fields marked below.", "error"
+		return render(c, http.StatusUnprocessableEntity, views.Settings(m))
+	} else if err != nil {
+		return err
+	}
+	return redirectWithFlash(c, "/settings", "ok", "Settings saved. Every endpoint is being re-evaluated in the background.")
+}
+
+func (s *Server) usersList(c echo.Context) error { return s.renderUsers(c, http.StatusOK, nil, nil) }
+
+func (s *Server) renderUsers(c echo.Context, status int, errs, form map[string]string) error {
+	users, err := s.db.Users(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	m := views.UsersPage{Page: s.page(c, "Users", "admin"), Errors: errs, Form: form}
+	for _, r := range store.Roles {
+		m.Roles = append(m.Roles, string(r))
+	}
+	for _, u := range users {
+		m.Users = append(m.Users, views.UserRow{ID: u.ID, Name: u.Name, Role: string(u.Role), Disabled: u.Disabled, Created: stamp(u.CreatedAt)})
+	}
+	if len(errs) > 0 {
+		m.Flash, m.FlashKind = "Not saved: correct the fields marked below.", "error"
+		if msg, ok := errs["_"]; ok {
+			m.Flash = msg
+		}
+	}
+	return render(c, status, views.Users(m))
+}
+
+func (s *Server) userCreate(c echo.Context) error {
+	form := map[string]string{"name": c.FormValue("name"), "role": c.FormValue("role")}
+	_, err := s.db.CreateUser(c.Request().Context(), actor(c), c.FormValue("name"), c.FormValue("password"), store.Role(c.FormValue("role")))
+	if k := store.KindOf(err); k == store.Invalid || k == store.Conflict {
+		return s.renderUsers(c, statusOf[k], fieldErrors(err), form)
+	} else if err != nil {
+		return err
+	}
+	return redirectWithFlash(c, "/users", "ok", "User "+form["name"]+" added.")
+}
+
+func (s *Server) userChange(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	disabled := c.FormValue("disabled") == "1"
+	err = s.db.ChangeUser(c.Request().Context(), actor(c), id, store.UserChange{Role: store.Role(c.FormValue("role")),
+		Password: c.FormValue("password"), Disabled: &disabled})
+	if k := store.KindOf(err); k == store.Invalid || k == store.Conflict {
+		return s.renderUsers(c, statusOf[k], fieldErrors(err), nil)
+	} else if err != nil {
+		return err
+	}
+	return redirectWithFlash(c, "/users", "ok", "User saved.")
+}
+
+func (s *Server) tokensList(c echo.Context) error {
+	return s.renderTokens(c, http.StatusOK, "", "", nil)
+}
+
+func (s *Server) renderTokens(c echo.Context, status int, name, secret string, errs map[string]string) error {
+	tokens, err := s.db.Tokens(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	m := views.TokensPage{Page: s.page(c, "API tokens", "admin"), NewName: name, NewSecret: secret, Errors: errs}
+	for _, t := range tokens {
+		row := views.TokenRow{ID: t.ID, Name: t.Name, CreatedBy: t.CreatedBy, Created: stamp(t.CreatedAt), LastUsed: "never", Revoked: t.RevokedAt != nil}
+		if t.LastUsedAt != nil {
+			row.LastUsed = stamp(*t.LastUsedAt)
+		}
+		m.Tokens = append(m.Tokens, row)
+	}
+	return render(c, status, views.Tokens(m))
+}
+
+func (s *Server) tokenCreate(c echo.Context) error {
+	name := c.FormValue("name")
+	secret, err := s.db.CreateToken(c.Request().Context(), actor(c), name)
+	if k := store.KindOf(err); k == store.Invalid || k == store.Conflict {
+		return s.renderTokens(c, statusOf[k], "", "", fieldErrors(err))
+	} else if err != nil {
+		return err
+	}
+	// The secret is shown in this response only; it is not kept anywhere.
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return s.renderTokens(c, http.StatusCreated, name, secret, nil)
+}
+
+func (s *Server) tokenRevoke(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.db.RevokeToken(c.Request().Context(), actor(c), id); err != nil {
+		return err
+	}
+	return redirectWithFlash(c, "/tokens", "ok", "Token revoked.")
+}

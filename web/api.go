@@ -1,0 +1,284 @@
+package web
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"patchready/store"
+)
+
+// apiExemption is a catalog entry in the API.
+type apiExemption struct {
+	Code    store.Code `json:"code"`
+	Name    string     `json:"name"`
+	Impact  string     `json:"impact"`
+	Meaning string     `json:"meaning,omitempty"`
+	Fix     []string   `json:"fix,omitempty"`
+	KB      string     `json:"kb,omitempty"`
+}
+
+// apiEndpoint is an endpoint in the API: its facts and what they mean.
+type apiEndpoint struct {
+	ID int64 `json:"id"`
+	store.Facts
+	Exemptions  []apiExemption `json:"exemptions"`
+	Primary     *store.Code    `json:"primary"`
+	Impact      string         `json:"impact"`
+	Warnings    []store.Code   `json:"warnings"`
+	DiskUsedPct *float64       `json:"disk_used_pct"`
+	Schedule    *apiSchedule   `json:"schedule"`
+	Suspension  *apiSuspension `json:"suspension"`
+	RebootAck   *time.Time     `json:"reboot_acknowledged_at"`
+}
+
+type apiSchedule struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+type apiSuspension struct {
+	Cycles    *int       `json:"cycles_remaining,omitempty"`
+	From      *time.Time `json:"from,omitempty"`
+	Until     *time.Time `json:"until,omitempty"`
+	Reason    string     `json:"reason"`
+	CreatedBy string     `json:"created_by"`
+	CreatedAt time.Time  `json:"created_at"`
+	Active    bool       `json:"active"`
+}
+
+func toAPI(e *store.Endpoint, now time.Time) apiEndpoint {
+	out := apiEndpoint{ID: e.ID, Facts: e.Facts, Impact: e.Impact.String(), DiskUsedPct: e.MaxDiskPct,
+		Exemptions: []apiExemption{}, Warnings: []store.Code{}, RebootAck: e.RebootAckedAt}
+	if out.Drives == nil {
+		out.Drives = []store.Drive{}
+	}
+	for _, x := range e.Exemptions {
+		en := x.Entry()
+		out.Exemptions = append(out.Exemptions, apiExemption{Code: x.Code, Name: en.Name, Impact: en.Impact.String()})
+	}
+	if e.Primary != "" {
+		p := e.Primary
+		out.Primary = &p
+	}
+	if e.LowDisk {
+		out.Warnings = append(out.Warnings, store.LowDiskSpace)
+	}
+	if e.ScheduleID != 0 {
+		out.Schedule = &apiSchedule{ID: e.ScheduleID, Name: e.ScheduleName}
+	}
+	if s := e.Suspension; s != nil {
+		out.Suspension = &apiSuspension{Cycles: s.CyclesRemaining, From: s.From, Until: s.Until, Reason: s.Reason,
+			CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt, Active: s.ActiveAt(now)}
+	}
+	return out
+}
+
+func (s *Server) apiExemptions(c echo.Context) error {
+	out := make([]apiExemption, 0, len(store.Catalog))
+	for _, e := range store.Catalog {
+		out = append(out, apiExemption{Code: e.Code, Name: e.Name, Impact: e.Impact.String(), Meaning: e.Meaning, Fix: e.Fix, KB: "/kb/" + e.Slug})
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) apiListEndpoints(c echo.Context) error {
+	f, err := parseFilter(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p, err := s.db.List(ctx, f, false)
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, len(p.Rows))
+	for i, r := range p.Rows {
+		ids[i] = r.ID
+	}
+	es, err := s.db.Endpoints(ctx, ids)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	items := make([]apiEndpoint, len(es))
+	for i, e := range es {
+		items[i] = toAPI(e, now)
+	}
+	out := map[string]any{"items": items, "total": p.Total, "page": f.Page, "per_page": f.PerPage}
+	if p.HasNext && len(p.Rows) > 0 && (f.Sort == "" || f.Sort == "name") {
+		out["next_after"] = p.Rows[len(p.Rows)-1].Name
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) apiGetEndpoint(c echo.Context) error {
+	e, err := s.db.EndpointByName(c.Request().Context(), c.Param("name"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toAPI(e, time.Now()))
+}
+
+// apiUpsertEndpoints takes a JSON array of up to 1000 endpoints' facts.
+// Every item is checked field by field first; one bad item and nothing is
+// written (422 with the problems of every item).
+func (s *Server) apiUpsertEndpoints(c echo.Context) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "the request body is too large (at most 4 MB)")
+	}
+	items, details := decodeFacts(body)
+	if len(details) > 0 {
+		return c.JSON(http.StatusUnprocessableEntity, apiError{Error: fmt.Sprintf("%d problem(s) in the request; nothing was written", len(details)), Details: details})
+	}
+	res, err := s.db.UpsertFacts(c.Request().Context(), items)
+	var se *store.Error
+	if errors.As(err, &se) && se.Kind == store.Invalid {
+		return c.JSON(http.StatusUnprocessableEntity, apiError{Error: se.Message, Details: se.Details})
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+// factFields maps each JSON field of Facts to its struct field index.
+var factFields = func() map[string]int {
+	m := map[string]int{}
+	t := reflect.TypeOf(store.Facts{})
+	for i := range t.NumField() {
+		m[strings.Split(t.Field(i).Tag.Get("json"), ",")[0]] = i
+	}
+	return m
+}()
+
+// decodeFacts decodes a JSON array of facts, reporting every unknown field,
+// wrong type and bad timestamp with its item index and field name. Values
+// are then checked by Facts.Validate in the store.
+func decodeFacts(body []byte) ([]store.Facts, []store.FieldError) {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, []store.FieldError{{Index: -1, Field: "", Message: "the body must be a JSON array of endpoints: " + jsonProblem(err)}}
+	}
+	if len(raw) > store.MaxBatch {
+		return nil, []store.FieldError{{Index: -1, Message: fmt.Sprintf("at most %d endpoints per request, got %d", store.MaxBatch, len(raw))}}
+	}
+	if len(raw) == 0 {
+		return nil, []store.FieldError{{Index: -1, Message: "the array is empty"}}
+	}
+	items := make([]store.Facts, len(raw))
+	var details []store.FieldError
+	for i, r := range raw {
+		var fields map[string]json.RawMessage
+		dec := json.NewDecoder(bytes.NewReader(r))
+		if err := dec.Decode(&fields); err != nil || fields == nil {
+			details = append(details, store.FieldError{Index: i, Message: "each endpoint must be a JSON object"})
+			continue
+		}
+		v := reflect.ValueOf(&items[i]).Elem()
+		for name, value := range fields {
+			idx, ok := factFields[name]
+			if !ok {
+				details = append(details, store.FieldError{Index: i, Field: name, Message: "unknown field"})
+				continue
+			}
+			if err := json.Unmarshal(value, v.Field(idx).Addr().Interface()); err != nil {
+				details = append(details, store.FieldError{Index: i, Field: name, Message: jsonProblem(err)})
+			}
+		}
+		for _, fe := range items[i].Validate() {
+			fe.Index = i
+			details = append(details, fe)
+		}
+	}
+	return items, details
+}
+
+// jsonProblem words a decoding error without Go type names.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return "wrong type: got a JSON " + te.Value
+	case errors.As(err, &se):
+		return "malformed JSON: " + se.Error()
+	case strings.Contains(err.Error(), "parsing time"):
+		return "not an RFC 3339 timestamp (e.g. 2026-11-24T12:00:00Z)"
+	}
+	return err.Error()
+}
+
+// suspendBody is the body of POST /suspend.
+type suspendBody struct {
+	Cycles *int       `json:"cycles"`
+	From   *time.Time `json:"from"`
+	Until  *time.Time `json:"until"`
+	Reason string     `json:"reason"`
+}
+
+func (s *Server) apiSuspend(c echo.Context) error {
+	var b suspendBody
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return &store.Error{Kind: store.Invalid, Message: "the body must be {\"cycles\": N, \"reason\": \"…\"} or {\"from\", \"until\", \"reason\"}: " + jsonProblem(err)}
+	}
+	in := store.SuspendInput{From: b.From, Until: b.Until, Reason: b.Reason}
+	if b.Cycles != nil {
+		in.Cycles = *b.Cycles
+		if in.Cycles == 0 {
+			in.Cycles = -1
+		}
+	}
+	return s.apiAction(c, func(tg store.Target) (store.ActionResult, error) {
+		return s.db.Suspend(c.Request().Context(), actor(c), tg, in)
+	})
+}
+
+func (s *Server) apiUnsuspend(c echo.Context) error {
+	return s.apiAction(c, func(tg store.Target) (store.ActionResult, error) {
+		return s.db.Unsuspend(c.Request().Context(), actor(c), tg)
+	})
+}
+
+func (s *Server) apiAcknowledgeReboot(c echo.Context) error {
+	return s.apiAction(c, func(tg store.Target) (store.ActionResult, error) {
+		return s.db.AcknowledgeReboot(c.Request().Context(), actor(c), tg)
+	})
+}
+
+// apiAction runs an action on the named endpoint and answers with the
+// endpoint as it is afterwards, plus whether anything changed.
+func (s *Server) apiAction(c echo.Context, run func(store.Target) (store.ActionResult, error)) error {
+	ctx := c.Request().Context()
+	e, err := s.db.EndpointByName(ctx, c.Param("name"))
+	if err != nil {
+		return err
+	}
+	res, err := run(store.Target{IDs: []int64{e.ID}})
+	if err != nil {
+		return err
+	}
+	if e, err = s.db.Endpoint(ctx, e.ID); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"changed": res.Changed > 0, "endpoint": toAPI(e, time.Now())})
+}
+
+//go:embed openapi.json
+var openAPI []byte
+
+func (s *Server) apiOpenAPI(c echo.Context) error {
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPI)
+}

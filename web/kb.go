@@ -1,0 +1,64 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"patchready/store"
+	"patchready/views"
+)
+
+func (s *Server) kbIndex(c echo.Context) error {
+	m := views.KBIndex{Page: s.page(c, "Guidance", "kb")}
+	for _, t := range views.Topics {
+		m.Topics = append(m.Topics, views.KBEntry{Slug: t.Slug, Title: t.Title})
+	}
+	for _, e := range store.Catalog {
+		m.Exemptions = append(m.Exemptions, kbEntry(e))
+	}
+	m.Warnings = []views.KBEntry{{Slug: store.LowDiskWarning.Slug, Title: store.LowDiskWarning.Name}}
+	return render(c, http.StatusOK, views.KB(m))
+}
+
+func kbEntry(e store.Entry) views.KBEntry {
+	return views.KBEntry{Slug: e.Slug, Title: e.Name, Impact: e.Impact.String(), ImpactLabel: e.Impact.Label()}
+}
+
+func (s *Server) kbPage(c echo.Context) error {
+	slug := c.Param("slug")
+	for _, t := range views.Topics {
+		if t.Slug == slug {
+			m := t
+			m.Page = s.page(c, t.Title, "kb")
+			return render(c, http.StatusOK, views.KBPage(m))
+		}
+	}
+	entries := append(append([]store.Entry{}, store.Catalog...), store.LowDiskWarning)
+	for _, e := range entries {
+		if e.Slug != slug {
+			continue
+		}
+		m := views.KBArticle{Page: s.page(c, e.Name, "kb"), Slug: e.Slug, Title: e.Name, Meaning: e.Meaning, Why: e.Why, Fix: e.Fix, Clears: e.Clears}
+		ov, err := s.db.Overview(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		if e.Warning {
+			m.Impact, m.ImpactLabel = "temporarily-cannot-patch", "Warning: does not change impact"
+			m.ServersURL, m.Count = "/servers?warning=low-disk-space", ov.LowDisk
+		} else {
+			m.Impact, m.ImpactLabel = e.Impact.String(), e.Impact.Label()
+			m.ServersURL, m.Count = "/servers?exemption="+string(e.Code), ov.ByCode[e.Code]
+		}
+		for _, slug := range views.RelatedTopics(e.Code) {
+			for _, t := range views.Topics {
+				if t.Slug == slug {
+					m.Related = append(m.Related, views.KBEntry{Slug: t.Slug, Title: t.Title})
+				}
+			}
+		}
+		return render(c, http.StatusOK, views.KBPage(m))
+	}
+	return echo.NewHTTPError(http.StatusNotFound, "There is no guidance page called “"+slug+"”. See the list at /kb.")
+}

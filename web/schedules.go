@@ -1,0 +1,166 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"patchready/store"
+	"patchready/views"
+)
+
+func scheduleRow(sc *store.Schedule, now time.Time) views.ScheduleRow {
+	return views.ScheduleRow{ID: sc.ID, Name: sc.Name, Description: sc.Description, Entries: len(sc.Entries),
+		Endpoints: int64(sc.Endpoints), URL: fmt.Sprintf("/schedules/%d", sc.ID),
+		EndpointsURL: fmt.Sprintf("/servers?schedule=%d", sc.ID), NextWindow: nextWindowText(sc, now)}
+}
+
+func (s *Server) schedulesList(c echo.Context) error {
+	return s.renderSchedules(c, http.StatusOK, nil, nil)
+}
+
+func (s *Server) renderSchedules(c echo.Context, status int, errs, form map[string]string) error {
+	all, err := s.db.Schedules(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	m := views.SchedulesPage{Page: s.page(c, "Schedules", "schedules"), Errors: errs, Form: form}
+	for i := range all {
+		m.Schedules = append(m.Schedules, scheduleRow(&all[i], time.Now()))
+	}
+	return render(c, status, views.Schedules(m))
+}
+
+func (s *Server) scheduleShow(c echo.Context) error {
+	return s.renderSchedule(c, http.StatusOK, nil, nil)
+}
+
+func (s *Server) renderSchedule(c echo.Context, status int, errs, form map[string]string) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	sc, err := s.db.Schedule(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if form == nil {
+		form = map[string]string{"name": sc.Name, "description": sc.Description}
+	}
+	m := views.SchedulePage{Page: s.page(c, sc.Name, "schedules"), ScheduleRow: scheduleRow(sc, now), Errors: errs, Form: form}
+	if len(errs) > 0 {
+		m.Flash, m.FlashKind = "Please correct the fields marked below.", "error"
+	}
+	for _, e := range sc.Entries {
+		row := views.EntryRow{ID: e.ID, Starts: stamp(e.StartsAt), Ends: stamp(e.EndsAt), Repeat: "once"}
+		if e.RepeatWeekly {
+			row.Repeat = "weekly until " + stamp(*e.RepeatUntil)
+		}
+		one := store.Schedule{Entries: []store.ScheduleEntry{e}}
+		switch w, ok := one.NextWindow(now); {
+		case !ok:
+			row.Status = "ended"
+		case !w.Start.After(now):
+			row.Status = "open now"
+		default:
+			row.Status = "next opens in " + span(w.Start.Sub(now))
+		}
+		m.Entries = append(m.Entries, row)
+	}
+	return render(c, status, views.Schedule(m))
+}
+
+func scheduleInput(c echo.Context) (store.ScheduleInput, map[string]string) {
+	in := store.ScheduleInput{Name: c.FormValue("name"), Description: c.FormValue("description")}
+	return in, map[string]string{"name": in.Name, "description": in.Description}
+}
+
+func (s *Server) scheduleCreate(c echo.Context) error {
+	in, form := scheduleInput(c)
+	id, err := s.db.CreateSchedule(c.Request().Context(), actor(c), in)
+	if k := store.KindOf(err); k == store.Invalid || k == store.Conflict {
+		return s.renderSchedules(c, statusOf[k], fieldErrors(err), form)
+	} else if err != nil {
+		return err
+	}
+	return redirectWithFlash(c, fmt.Sprintf("/schedules/%d", id), "ok", "Schedule created. Add its windows below.")
+}
+
+func (s *Server) scheduleUpdate(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	in, form := scheduleInput(c)
+	err = s.db.UpdateSchedule(c.Request().Context(), actor(c), id, in)
+	if k := store.KindOf(err); k == store.Invalid || k == store.Conflict {
+		return s.renderSchedule(c, statusOf[k], fieldErrors(err), form)
+	} else if err != nil {
+		return err
+	}
+	return redirectWithFlash(c, fmt.Sprintf("/schedules/%d", id), "ok", "Schedule saved.")
+}
+
+func (s *Server) scheduleDelete(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.db.DeleteSchedule(c.Request().Context(), actor(c), id); err != nil {
+		return err
+	}
+	return redirectWithFlash(c, "/schedules", "ok", "Schedule deleted; its endpoints now have no schedule.")
+}
+
+func (s *Server) entryAdd(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	form := map[string]string{"starts_at": c.FormValue("starts_at"), "ends_at": c.FormValue("ends_at"),
+		"repeat_weekly": c.FormValue("repeat_weekly"), "repeat_until": c.FormValue("repeat_until")}
+	in := store.EntryInput{RepeatWeekly: c.FormValue("repeat_weekly") == "1"}
+	start, err := formTime(c, "starts_at")
+	if err == nil && start == nil {
+		err = &store.Error{Kind: store.Invalid, Message: "starts_at is required", Details: []store.FieldError{{Field: "starts_at", Message: "is required"}}}
+	}
+	var end *time.Time
+	if err == nil {
+		end, err = formTime(c, "ends_at")
+		if err == nil && end == nil {
+			err = &store.Error{Kind: store.Invalid, Message: "ends_at is required", Details: []store.FieldError{{Field: "ends_at", Message: "is required"}}}
+		}
+	}
+	if err == nil {
+		in.RepeatUntil, err = formTime(c, "repeat_until")
+	}
+	if err == nil {
+		in.StartsAt, in.EndsAt = *start, *end
+		err = s.db.AddEntry(c.Request().Context(), actor(c), id, in)
+	}
+	if store.KindOf(err) == store.Invalid {
+		return s.renderSchedule(c, http.StatusUnprocessableEntity, fieldErrors(err), form)
+	} else if err != nil {
+		return err
+	}
+	return redirectWithFlash(c, fmt.Sprintf("/schedules/%d", id), "ok", "Window added; the schedule's endpoints were re-evaluated.")
+}
+
+func (s *Server) entryDelete(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	entry, err := pathID(c, "entry")
+	if err != nil {
+		return err
+	}
+	if err := s.db.DeleteEntry(c.Request().Context(), actor(c), id, entry); err != nil {
+		return err
+	}
+	return redirectWithFlash(c, "/schedules/"+strconv.FormatInt(id, 10), "ok", "Window removed.")
+}

@@ -1,0 +1,89 @@
+// Package web is patchready's HTTP side: the routes (all in routes.go), the
+// middleware for sessions, CSRF, sign-in and roles, the handlers of the HTML
+// screens and of the JSON API, and the one error handler.
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"patchready/store"
+)
+
+// Config holds what the server needs besides the database.
+type Config struct {
+	// SessionKey signs and encrypts session cookies; any length, it is
+	// stretched into the two keys gorilla/sessions wants.
+	SessionKey string
+	// IdleTimeout and MaxAge end a session after inactivity, or in any case.
+	IdleTimeout time.Duration
+	MaxAge      time.Duration
+	Log         *slog.Logger
+}
+
+// Server is the patchready web application.
+type Server struct {
+	db       *store.DB
+	log      *slog.Logger
+	cfg      Config
+	echo     *echo.Echo
+	sessions *sessions.CookieStore
+	throttle *throttle
+}
+
+// New builds the server and registers every route.
+func New(db *store.DB, cfg Config) *Server {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 8 * time.Hour
+	}
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = 7 * 24 * time.Hour
+	}
+	hash := sha256.Sum256([]byte("hash:" + cfg.SessionKey))
+	enc := sha256.Sum256([]byte("enc:" + cfg.SessionKey))
+	cs := sessions.NewCookieStore(hash[:], enc[:])
+	cs.Options = &sessions.Options{Path: "/", MaxAge: int(cfg.MaxAge.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	s := &Server{db: db, log: cfg.Log, cfg: cfg, echo: echo.New(), sessions: cs, throttle: newThrottle()}
+	s.echo.HideBanner, s.echo.HidePort = true, true
+	s.echo.HTTPErrorHandler = s.handleError
+	s.routes()
+	return s
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Clock re-evaluates, every interval until ctx ends, what the passing of
+// time changes: suspension cycles used up by ended windows, and endpoints
+// whose clock thresholds have been reached. It runs once at start.
+func Clock(ctx context.Context, db *store.DB, interval time.Duration, log *slog.Logger) {
+	var mu sync.Mutex
+	tick := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if err := db.Tick(ctx); err != nil && ctx.Err() == nil {
+			log.Error("re-evaluation", "err", err)
+		}
+	}
+	tick()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			tick()
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"patchready/store"
+	"patchready/views"
+)
+
+// pathID reads a numeric id from the path; anything else is a 400.
+func pathID(c echo.Context, name string) (int64, error) {
+	v := c.Param(name)
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 1 {
+		return 0, badParam(name, v, "a positive number")
+	}
+	return id, nil
+}
+
+func (s *Server) serverShow(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	m, err := s.serverModel(c, id)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.Server(m))
+}
+
+// serverModel prepares the endpoint page.
+func (s *Server) serverModel(c echo.Context, id int64) (views.ServerPage, error) {
+	ctx := c.Request().Context()
+	e, err := s.db.Endpoint(ctx, id)
+	if err != nil {
+		return views.ServerPage{}, err
+	}
+	history, err := s.db.History(ctx, id, 100)
+	if err != nil {
+		return views.ServerPage{}, err
+	}
+	schedules, err := s.db.Schedules(ctx)
+	if err != nil {
+		return views.ServerPage{}, err
+	}
+	now := time.Now()
+	set := s.db.Settings()
+	m := views.ServerPage{Page: s.page(c, e.Name, "servers"), ID: e.ID, Name: e.Name, Impact: e.Impact.String(),
+		ImpactLabel: e.Impact.Label(), Schedule: "None", NextWindow: "—", Suspension: e.Suspension.String()}
+	if e.Suspension != nil && !e.Suspension.ActiveAt(now) {
+		m.Suspension += " (not in force now)"
+	}
+	m.Suspended = e.Suspension != nil
+	m.RebootDue = e.RebootRequiredSince != nil && (e.RebootAckedAt == nil || e.RebootAckedAt.Before(*e.RebootRequiredSince))
+
+	f := e.Facts
+	str := func(p *string) string {
+		if p == nil {
+			return "unknown"
+		}
+		return *p
+	}
+	boolean := func(p *bool) string {
+		if p == nil {
+			return "unknown"
+		}
+		return map[bool]string{true: "yes", false: "no"}[*p]
+	}
+	when := func(t *time.Time) string {
+		if t == nil {
+			return "unknown"
+		}
+		return stamp(*t) + " UTC (" + ago(*t, now) + ")"
+	}
+	ps := "unknown"
+	if f.PSVersion != nil {
+		ps = strconv.Itoa(*f.PSVersion)
+	}
+	m.Facts = []views.Fact{
+		fact("IP", str(f.IP)), fact("OS", str(f.OSName)+" ("+str(f.OSFamily)+")"), fact("Platform supported", boolean(f.PlatformSupported)),
+		fact("Managed", boolean(f.Managed)), fact("Protocol", str(f.Protocol)), fact("Credentials", str(f.Credentials)),
+		fact("Connector", str(f.Connector)), fact("Reachable", boolean(f.Reachable)), fact("Session", str(f.Connection)),
+		fact("Last contact", when(f.LastContactAt)), fact("Power", str(f.Power)), fact("VM frozen", boolean(f.VMFrozen)),
+	}
+	if f.OSFamily != nil && *f.OSFamily == "windows" {
+		m.Facts = append(m.Facts, fact("PowerShell policy", str(f.PSExecutionPolicy)), fact("PowerShell version", ps),
+			fact("Last WSUS report", when(f.WSUSLastReportAt)))
+	}
+	m.Facts = append(m.Facts,
+		fact("Advisories present", boolean(f.AdvisoriesPresent)), fact("Packages present", boolean(f.PackagesPresent)),
+		fact("Repositories OK", boolean(f.RepositoriesOK)), fact("Subscription valid", boolean(f.SubscriptionValid)),
+		fact("Reboot required since", when(f.RebootRequiredSince)), fact("Last window timed out", boolean(f.LastWindowTimedOut)),
+		fact("Facts updated", when(&e.FactsUpdatedAt)))
+
+	m.Disk = diskView(e.MaxDiskPct, f.Drives, set.LowDiskPct)
+	m.Drives = m.Disk.Drives
+	for _, x := range e.Exemptions {
+		en := x.Entry()
+		m.Exemptions = append(m.Exemptions, views.ExemptionView{Code: string(x.Code), Name: en.Name, Impact: en.Impact.String(),
+			ImpactLabel: en.Impact.Label(), Meaning: en.Meaning, Evidence: x.Evidence, Since: ago(x.Since, now),
+			SinceT: x.Since.Format(time.RFC3339), KBURL: "/kb/" + en.Slug, Fix: en.Fix})
+	}
+	if e.LowDisk {
+		w := store.LowDiskWarning
+		m.Warning = &views.ExemptionView{Code: string(w.Code), Name: w.Name, Impact: "warning", ImpactLabel: "Warning",
+			Meaning: w.Meaning, Evidence: fmt.Sprintf("fullest drive %.1f %% in use, threshold %g %%", *e.MaxDiskPct, set.LowDiskPct),
+			KBURL: "/kb/" + w.Slug, Fix: w.Fix}
+	}
+	for _, h := range history {
+		en, _ := store.Lookup(h.Code)
+		hv := views.HistoryView{Name: en.Name, KBURL: "/kb/" + en.Slug, Started: stamp(h.Started), Ended: "in force"}
+		if h.Ended != nil {
+			hv.Ended = stamp(*h.Ended)
+		}
+		m.History = append(m.History, hv)
+	}
+	for _, sc := range schedules {
+		m.Schedules = append(m.Schedules, views.Option{Value: strconv.FormatInt(sc.ID, 10), Label: sc.Name, Selected: sc.ID == e.ScheduleID})
+		if sc.ID == e.ScheduleID {
+			m.Schedule, m.ScheduleURL = sc.Name, fmt.Sprintf("/schedules/%d", sc.ID)
+			m.NextWindow = nextWindowText(&sc, now)
+		}
+	}
+	return m, nil
+}
+
+// nextWindowText describes a schedule's next window: "opens in 3 h (…)".
+func nextWindowText(sc *store.Schedule, now time.Time) string {
+	w, ok := sc.NextWindow(now)
+	switch {
+	case len(sc.Entries) == 0:
+		return "none: the schedule has no windows"
+	case !ok:
+		return "none: every window has ended"
+	case !w.Start.After(now):
+		return fmt.Sprintf("open now, closes in %s (%s UTC)", span(w.End.Sub(now)), stamp(w.End))
+	default:
+		return fmt.Sprintf("opens in %s (%s – %s UTC)", span(w.Start.Sub(now)), stamp(w.Start), w.End.UTC().Format("15:04"))
+	}
+}
+
+func fact(label, value string) views.Fact { return views.Fact{Label: label, Value: value} }
