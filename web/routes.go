@@ -1,12 +1,15 @@
 package web
 
 import (
+	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
 	"patchready/store"
 )
 
-// routes registers every route, grouped by what they require.
+// routes registers every route, grouped by what they require. Middleware is
+// attached per route rather than with Group.Use, whose catch-all routes
+// would answer unknown paths with a sign-in or role error instead of 404.
 func (s *Server) routes() {
 	e := s.echo
 	e.Use(middleware.Recover(), s.logRequests, securityHeaders)
@@ -14,59 +17,58 @@ func (s *Server) routes() {
 	// Anonymous.
 	e.GET("/healthz", s.healthz)
 	e.GET("/static/:file", serveStatic)
+	e.GET("/api/v1/openapi.json", s.apiOpenAPI)
 
 	// The JSON API, by bearer token: no session, no CSRF.
-	api := e.Group("/api/v1", middleware.BodyLimit("4M"))
-	api.GET("/openapi.json", s.apiOpenAPI)
-	api.Use(s.requireToken)
-	api.GET("/exemptions", s.apiExemptions)
-	api.GET("/endpoints", s.apiListEndpoints)
-	api.PUT("/endpoints", s.apiUpsertEndpoints)
-	api.GET("/endpoints/:name", s.apiGetEndpoint)
-	api.POST("/endpoints/:name/suspend", s.apiSuspend)
-	api.POST("/endpoints/:name/unsuspend", s.apiUnsuspend)
-	api.POST("/endpoints/:name/acknowledge-reboot", s.apiAcknowledgeReboot)
+	api := []echo.MiddlewareFunc{middleware.BodyLimit("4M"), s.requireToken}
+	e.GET("/api/v1/exemptions", s.apiExemptions, api...)
+	e.GET("/api/v1/endpoints", s.apiListEndpoints, api...)
+	e.PUT("/api/v1/endpoints", s.apiUpsertEndpoints, api...)
+	e.GET("/api/v1/endpoints/:name", s.apiGetEndpoint, api...)
+	e.POST("/api/v1/endpoints/:name/suspend", s.apiSuspend, api...)
+	e.POST("/api/v1/endpoints/:name/unsuspend", s.apiUnsuspend, api...)
+	e.POST("/api/v1/endpoints/:name/acknowledge-reboot", s.apiAcknowledgeReboot, api...)
 
-	// The HTML side: sessions and CSRF for everything.
-	web := e.Group("", middleware.BodyLimit("1M"), s.withSession, s.checkCSRF)
-	web.GET("/login", s.loginForm)
-	web.POST("/login", s.login)
-	web.POST("/logout", s.logout)
+	// The HTML side: a session and a CSRF check on everything.
+	anon := []echo.MiddlewareFunc{middleware.BodyLimit("1M"), s.withSession, s.checkCSRF}
+	e.GET("/login", s.loginForm, anon...)
+	e.POST("/login", s.login, anon...)
+	e.POST("/logout", s.logout, anon...)
 
 	// Signed in: any role reads everything.
-	viewer := web.Group("", s.requireUser)
-	viewer.GET("/", s.overview)
-	viewer.GET("/servers", s.serversList)
-	viewer.GET("/servers.csv", s.serversCSV)
-	viewer.GET("/servers/:id", s.serverShow)
-	viewer.POST("/servers/columns", s.saveColumns)
-	viewer.GET("/schedules", s.schedulesList)
-	viewer.GET("/schedules/:id", s.scheduleShow)
-	viewer.GET("/kb", s.kbIndex)
-	viewer.GET("/kb/:slug", s.kbPage)
-	viewer.GET("/audit", s.auditList)
+	viewer := append(anon[:len(anon):len(anon)], s.requireUser)
+	e.GET("/", s.overview, viewer...)
+	e.GET("/servers", s.serversList, viewer...)
+	e.GET("/servers.csv", s.serversCSV, viewer...)
+	e.GET("/servers/:id", s.serverShow, viewer...)
+	e.POST("/servers/columns", s.saveColumns, viewer...)
+	e.GET("/schedules", s.schedulesList, viewer...)
+	e.GET("/schedules/:id", s.scheduleShow, viewer...)
+	e.GET("/kb", s.kbIndex, viewer...)
+	e.GET("/kb/:slug", s.kbPage, viewer...)
+	e.GET("/audit", s.auditList, viewer...)
 
 	// Operators: remediation and schedules.
-	op := viewer.Group("", requireRole(store.Operator))
-	op.POST("/servers/:id/suspend", s.serverSuspend)
-	op.POST("/servers/:id/unsuspend", s.serverUnsuspend)
-	op.POST("/servers/:id/acknowledge-reboot", s.serverAcknowledgeReboot)
-	op.POST("/servers/:id/schedule", s.serverSchedule)
-	op.POST("/servers/bulk", s.serversBulk)
-	op.POST("/schedules", s.scheduleCreate)
-	op.POST("/schedules/:id", s.scheduleUpdate)
-	op.POST("/schedules/:id/delete", s.scheduleDelete)
-	op.POST("/schedules/:id/entries", s.entryAdd)
-	op.POST("/schedules/:id/entries/:entry/delete", s.entryDelete)
+	op := append(viewer[:len(viewer):len(viewer)], requireRole(store.Operator))
+	e.POST("/servers/:id/suspend", s.serverSuspend, op...)
+	e.POST("/servers/:id/unsuspend", s.serverUnsuspend, op...)
+	e.POST("/servers/:id/acknowledge-reboot", s.serverAcknowledgeReboot, op...)
+	e.POST("/servers/:id/schedule", s.serverSchedule, op...)
+	e.POST("/servers/bulk", s.serversBulk, op...)
+	e.POST("/schedules", s.scheduleCreate, op...)
+	e.POST("/schedules/:id", s.scheduleUpdate, op...)
+	e.POST("/schedules/:id/delete", s.scheduleDelete, op...)
+	e.POST("/schedules/:id/entries", s.entryAdd, op...)
+	e.POST("/schedules/:id/entries/:entry/delete", s.entryDelete, op...)
 
 	// Admins: users, tokens, settings.
-	admin := viewer.Group("", requireRole(store.Admin))
-	admin.GET("/settings", s.settingsForm)
-	admin.POST("/settings", s.settingsSave)
-	admin.GET("/users", s.usersList)
-	admin.POST("/users", s.userCreate)
-	admin.POST("/users/:id", s.userChange)
-	admin.GET("/tokens", s.tokensList)
-	admin.POST("/tokens", s.tokenCreate)
-	admin.POST("/tokens/:id/revoke", s.tokenRevoke)
+	admin := append(viewer[:len(viewer):len(viewer)], requireRole(store.Admin))
+	e.GET("/settings", s.settingsForm, admin...)
+	e.POST("/settings", s.settingsSave, admin...)
+	e.GET("/users", s.usersList, admin...)
+	e.POST("/users", s.userCreate, admin...)
+	e.POST("/users/:id", s.userChange, admin...)
+	e.GET("/tokens", s.tokensList, admin...)
+	e.POST("/tokens", s.tokenCreate, admin...)
+	e.POST("/tokens/:id/revoke", s.tokenRevoke, admin...)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -102,9 +103,9 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 				if f.Desc {
 					vc.Sorted, order = "descending", ""
 				}
-				vc.SortURL = "/servers?" + withParams(base, "sort", sortKey, "order", order).Encode()
+				vc.SortURL = listURL(withParams(base, "sort", sortKey, "order", order))
 			} else {
-				vc.SortURL = "/servers?" + withParams(base, "sort", sortKey, "order", "").Encode()
+				vc.SortURL = listURL(withParams(base, "sort", sortKey, "order", ""))
 			}
 		}
 		m.Columns = append(m.Columns, vc)
@@ -124,7 +125,7 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 		if byName {
 			next.Set("after", p.Rows[len(p.Rows)-1].Name)
 		}
-		m.NextURL = "/servers?" + next.Encode()
+		m.NextURL = listURL(next)
 	}
 	if p.HasPrev && f.Page > 1 && len(p.Rows) > 0 {
 		prev := withParams(base, "page", strconv.Itoa(f.Page-1))
@@ -133,7 +134,7 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 		} else if byName {
 			prev.Set("before", p.Rows[0].Name)
 		}
-		m.PrevURL = "/servers?" + prev.Encode()
+		m.PrevURL = listURL(prev)
 	}
 
 	names := map[int64]string{}
@@ -251,4 +252,12 @@ func (s *Server) saveColumns(c echo.Context) error {
 		to = "/servers"
 	}
 	return redirectWithFlash(c, to, "ok", "Table Settings saved.")
+}
+
+// listURL is the Servers list with these parameters.
+func listURL(v url.Values) string {
+	if len(v) == 0 {
+		return "/servers"
+	}
+	return "/servers?" + v.Encode()
 }

@@ -1,0 +1,407 @@
+package web
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"patchready/store"
+)
+
+func TestAnonymousIsSentToLogin(t *testing.T) {
+	e := newEnv(t, 0)
+	c := e.client()
+	for _, path := range []string{"/", "/servers", "/servers/1", "/kb", "/audit", "/settings"} {
+		res, _ := c.get(path)
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login?next=") {
+			t.Errorf("%s: %d %s", path, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+	res, _ := c.get("/healthz")
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("healthz %d", res.StatusCode)
+	}
+}
+
+func TestLogin(t *testing.T) {
+	e := newEnv(t, 0)
+	t.Run("wrong password gives no session", func(t *testing.T) {
+		c := e.client()
+		c.get("/login")
+		res, body := c.post("/login", url.Values{"username": {"admin"}, "password": {"wrong-password"}})
+		if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Wrong user name or password") {
+			t.Fatalf("%d", res.StatusCode)
+		}
+		if res, _ := c.get("/servers"); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("signed in after a wrong password: %d", res.StatusCode)
+		}
+	})
+	t.Run("missing CSRF token is refused", func(t *testing.T) {
+		c := e.client()
+		c.get("/login")
+		res, _ := c.post("/login", url.Values{"_csrf": {""}, "username": {"admin"}, "password": {testPassword}})
+		if res.StatusCode != http.StatusForbidden {
+			t.Fatalf("%d", res.StatusCode)
+		}
+	})
+	t.Run("cookie flags", func(t *testing.T) {
+		c := e.client()
+		c.get("/login")
+		res, _ := c.post("/login", url.Values{"username": {"admin"}, "password": {testPassword}})
+		cookie := res.Header.Get("Set-Cookie")
+		for _, flag := range []string{"HttpOnly", "SameSite=Lax", "Path=/"} {
+			if !strings.Contains(cookie, flag) {
+				t.Errorf("cookie %q lacks %s", cookie, flag)
+			}
+		}
+		if strings.Contains(cookie, "Secure") {
+			t.Errorf("Secure cookie over plain HTTP: %q", cookie)
+		}
+	})
+	t.Run("redirect after login stays on site", func(t *testing.T) {
+		c := e.client()
+		c.get("/login")
+		res, _ := c.post("/login", url.Values{"username": {"admin"}, "password": {testPassword}, "next": {"//evil.example/"}})
+		if res.Header.Get("Location") != "/" {
+			t.Fatalf("redirected to %q", res.Header.Get("Location"))
+		}
+	})
+	t.Run("throttled after repeated failures", func(t *testing.T) {
+		c := e.client()
+		c.get("/login")
+		var res *http.Response
+		for range maxFailsPerUser + 1 {
+			res, _ = c.post("/login", url.Values{"username": {"victor"}, "password": {"nope-nope-nope"}})
+		}
+		if res.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("%d", res.StatusCode)
+		}
+		// Even the right password waits now.
+		res, _ = c.post("/login", url.Values{"username": {"victor"}, "password": {testPassword}})
+		if res.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("right password while throttled: %d", res.StatusCode)
+		}
+	})
+	t.Run("logout ends the session", func(t *testing.T) {
+		c := e.login("admin")
+		c.post("/logout", nil)
+		if res, _ := c.get("/servers"); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("still signed in: %d", res.StatusCode)
+		}
+	})
+}
+
+var rowIDs = regexp.MustCompile(`<tr data-id="(\d+)"`)
+
+func TestServersFilters(t *testing.T) {
+	e := newEnv(t, 3000)
+	c := e.login("victor")
+	ctx := context.Background()
+	cannot := store.CannotPatch
+	tests := []struct {
+		query  string
+		filter store.Filter
+	}{
+		{"", store.Filter{}},
+		{"impact=cannot-patch", store.Filter{Impact: &cannot}},
+		{"exemption=powered-off", store.Filter{Exemptions: []store.Code{store.PoweredOff}}},
+		{"exemption=powered-off&exemption=pending-user-action", store.Filter{Exemptions: []store.Code{store.PoweredOff, store.PendingUserAction}}},
+		{"warning=low-disk-space", store.Filter{LowDisk: true}},
+		{"os=windows&protocol=web", store.Filter{OS: "windows", Protocol: "web"}},
+		{"schedule=none", store.Filter{Schedule: new(int64)}},
+		{"q=win-sql", store.Filter{Q: "win-sql"}},
+		{"q=10.16.0.", store.Filter{Q: "10.16.0."}},
+		{"impact=cannot-patch&exemption=disconnected&os=linux", store.Filter{Impact: &cannot, Exemptions: []store.Code{store.Disconnected}, OS: "linux"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			res, body := c.get("/servers?per_page=500&" + tt.query)
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("%d", res.StatusCode)
+			}
+			// Every row shown matches the filter, checked against the store.
+			ids := rowIDs.FindAllStringSubmatch(body, -1)
+			var want int64
+			all, _ := e.db.List(ctx, store.Filter{PerPage: 500}, false)
+			_ = all
+			for _, m := range ids {
+				id, _ := strconv.ParseInt(m[1], 10, 64)
+				ep, _ := e.db.Endpoint(ctx, id)
+				if !matches(ep, tt.filter) {
+					t.Fatalf("row %s does not match %q", ep.Name, tt.query)
+				}
+			}
+			tt.filter.PerPage = 1
+			p, _ := e.db.List(ctx, tt.filter, false)
+			want = p.Total
+			if !strings.Contains(body, fmt.Sprintf(`data-total="%d"`, want)) && want > 0 {
+				t.Fatalf("total %d not shown", want)
+			}
+			if int64(len(ids)) != min(want, 500) {
+				t.Fatalf("%d rows, want %d", len(ids), min(want, 500))
+			}
+		})
+	}
+}
+
+// matches checks an endpoint against a filter independently of the SQL.
+func matches(ep *store.Endpoint, f store.Filter) bool {
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	if f.Impact != nil && ep.Impact != *f.Impact {
+		return false
+	}
+	if f.LowDisk && !ep.LowDisk {
+		return false
+	}
+	if f.OS != "" && str(ep.OSFamily) != f.OS || f.Protocol != "" && str(ep.Protocol) != f.Protocol {
+		return false
+	}
+	if f.Schedule != nil && ep.ScheduleID != *f.Schedule {
+		return false
+	}
+	if f.Q != "" && !strings.Contains(strings.ToLower(ep.Name), strings.ToLower(f.Q)) && !strings.Contains(str(ep.IP), f.Q) {
+		return false
+	}
+	if len(f.Exemptions) == 0 {
+		return true
+	}
+	for _, c := range f.Exemptions {
+		if hasCode(ep, c) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestServersFacetCounts(t *testing.T) {
+	e := newEnv(t, 3000)
+	ctx := context.Background()
+	cannot := store.CannotPatch
+	for _, base := range []store.Filter{{}, {Impact: &cannot}, {OS: "windows", Exemptions: []store.Code{store.Disconnected}}, {Q: "web"}} {
+		fc, err := e.db.Facets(ctx, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Each exemption option's count is what choosing it alone would list.
+		for _, en := range store.Catalog {
+			f := base
+			f.Exemptions, f.PerPage = []store.Code{en.Code}, 1
+			p, _ := e.db.List(ctx, f, false)
+			if p.Total != fc.Exemption[en.Code] {
+				t.Errorf("%+v: %s option says %d, list has %d", base, en.Code, fc.Exemption[en.Code], p.Total)
+			}
+		}
+		for _, i := range store.Impacts {
+			f := base
+			f.Impact, f.PerPage = &i, 1
+			p, _ := e.db.List(ctx, f, false)
+			if p.Total != fc.Impact[i] {
+				t.Errorf("%+v: %s option says %d, list has %d", base, i, fc.Impact[i], p.Total)
+			}
+		}
+		f := base
+		f.LowDisk, f.PerPage = true, 1
+		if p, _ := e.db.List(ctx, f, false); p.Total != fc.LowDisk {
+			t.Errorf("%+v: low disk option says %d, list has %d", base, fc.LowDisk, p.Total)
+		}
+	}
+}
+
+func TestServersSortAndPaging(t *testing.T) {
+	e := newEnv(t, 3000)
+	c := e.login("victor")
+	names := regexp.MustCompile(`<td data-col="name"><a href="/servers/\d+">([^<]+)</a>`)
+	next := regexp.MustCompile(`href="(/servers\?[^"]+)" rel="next"`)
+	// Walking the pages by the Next links visits every endpoint once, in order.
+	seen := map[string]bool{}
+	last := ""
+	path := "/servers?per_page=500"
+	for pages := 0; path != ""; pages++ {
+		res, body := c.get(path)
+		if res.StatusCode != 200 || pages > 10 {
+			t.Fatalf("%s: %d after %d pages", path, res.StatusCode, pages)
+		}
+		for _, m := range names.FindAllStringSubmatch(body, -1) {
+			n := strings.ToLower(m[1])
+			if seen[n] || n < last {
+				t.Fatalf("%s repeated or out of order after %s", n, last)
+			}
+			seen[n], last = true, n
+		}
+		path = ""
+		if m := next.FindStringSubmatch(body); m != nil {
+			path = strings.ReplaceAll(m[1], "&amp;", "&")
+		}
+	}
+	if len(seen) != 3000 {
+		t.Fatalf("visited %d endpoints", len(seen))
+	}
+	// A previous link from a cursor page goes back to the same rows.
+	_, p2 := c.get("/servers?page=2&after=" + url.QueryEscape(sortedFirst(t, e, 50)))
+	prev := regexp.MustCompile(`href="(/servers[^"]*)" rel="prev"`).FindStringSubmatch(p2)
+	if prev == nil {
+		t.Fatal("no previous link")
+	}
+	_, p1 := c.get(strings.ReplaceAll(prev[1], "&amp;", "&"))
+	if names.FindStringSubmatch(p1)[1] != names.FindStringSubmatch(mustGet(c, "/servers"))[1] {
+		t.Fatal("previous page differs from the first page")
+	}
+	// Sorting by disk, descending: fullest first.
+	_, body := c.get("/servers?sort=disk&order=desc&per_page=20")
+	pcts := regexp.MustCompile(`<span class="pct">([\d.]+) %</span>`).FindAllStringSubmatch(body, -1)
+	for i := 1; i < len(pcts); i++ {
+		a, _ := strconv.ParseFloat(pcts[i-1][1], 64)
+		b, _ := strconv.ParseFloat(pcts[i][1], 64)
+		if b > a {
+			t.Fatalf("disk order broken: %v then %v", a, b)
+		}
+	}
+	// A page past the end is empty, not an error.
+	if res, body := c.get("/servers?page=999"); res.StatusCode != 200 || !strings.Contains(body, "No endpoint matches") {
+		t.Fatalf("page past the end: %d", res.StatusCode)
+	}
+}
+
+func sortedFirst(t *testing.T, e *env, n int) string {
+	p, err := e.db.List(context.Background(), store.Filter{PerPage: n}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Rows[n-1].Name
+}
+
+func mustGet(c *client, path string) string { _, b := c.get(path); return b }
+
+func TestServersBadInput(t *testing.T) {
+	e := newEnv(t, 10)
+	c := e.login("victor")
+	for _, tt := range []struct{ query, param string }{
+		{"impact=maybe", "impact"},
+		{"exemption=not-a-code", "exemption"},
+		{"exemption=low-disk-space", "exemption"},
+		{"warning=full", "warning"},
+		{"os=plan9", "os"},
+		{"protocol=ftp", "protocol"},
+		{"schedule=abc", "schedule"},
+		{"sort=colour", "sort"},
+		{"order=sideways", "order"},
+		{"page=0", "page"},
+		{"page=-1", "page"},
+		{"per_page=501", "per_page"},
+		{"per_page=x", "per_page"},
+		{"sort=disk&after=abc", "after"},
+		{"after=a&before=b", "before"},
+	} {
+		for _, path := range []string{"/servers?", "/servers.csv?"} {
+			res, body := c.get(path + tt.query)
+			if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "The "+tt.param+" parameter") {
+				t.Errorf("%s%s: %d, body names %s? %v", path, tt.query, res.StatusCode, tt.param, strings.Contains(body, tt.param))
+			}
+		}
+	}
+	for _, path := range []string{"/servers/abc", "/servers/0", "/schedules/x"} {
+		if res, _ := c.get(path); res.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %d", path, res.StatusCode)
+		}
+	}
+	for _, path := range []string{"/servers/99999", "/schedules/999", "/kb/nothing", "/nowhere"} {
+		if res, _ := c.get(path); res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d", path, res.StatusCode)
+		}
+	}
+}
+
+func TestServersCSV(t *testing.T) {
+	e := newEnv(t, 3000)
+	c := e.login("victor")
+	c.post("/servers/columns", url.Values{"col": {"ip", "impact", "disk"}})
+	res, body := c.get("/servers.csv?impact=temporarily-cannot-patch")
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("%d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rows[0], ",") != "Name,IP,Impact,Disk Space In Use" {
+		t.Fatalf("header %v", rows[0])
+	}
+	temp := store.TemporarilyCannotPatch
+	p, _ := e.db.List(context.Background(), store.Filter{Impact: &temp, PerPage: 1}, false)
+	if int64(len(rows)-1) != p.Total || p.Total < 500 {
+		t.Fatalf("%d rows, want %d", len(rows)-1, p.Total)
+	}
+	for _, r := range rows[1:] {
+		if r[2] != "temporarily-cannot-patch" {
+			t.Fatalf("row %v", r)
+		}
+	}
+}
+
+func TestTableSettingsPersist(t *testing.T) {
+	e := newEnv(t, 20)
+	c := e.login("victor")
+	if !strings.Contains(mustGet(c, "/servers"), `data-col="disk"`) {
+		t.Fatal("disk column hidden by default")
+	}
+	res, _ := c.post("/servers/columns", url.Values{"col": {"ip", "impact"}, "return": {"/servers?impact=patchable"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/servers?impact=patchable" {
+		t.Fatalf("%d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	body := mustGet(c, "/servers")
+	if strings.Contains(body, `data-col="disk"`) || strings.Contains(body, `data-col="os"`) || !strings.Contains(body, `data-col="ip"`) {
+		t.Fatal("columns not applied")
+	}
+	// Another session of the same user sees the same choice.
+	if strings.Contains(mustGet(e.login("victor"), "/servers"), `data-col="disk"`) {
+		t.Fatal("choice not kept per user")
+	}
+	if res, _ := c.post("/servers/columns", url.Values{"col": {"shoe-size"}}); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("unknown column: %d", res.StatusCode)
+	}
+	if res, _ := c.post("/servers/columns", url.Values{"col": {"disk"}, "return": {"https://evil.example/"}}); res.Header.Get("Location") != "/servers" {
+		t.Fatalf("open redirect: %s", res.Header.Get("Location"))
+	}
+}
+
+func TestPagesRender(t *testing.T) {
+	e := newEnv(t, 3000)
+	c := e.login("admin")
+	paths := []string{"/", "/servers", "/servers/1", "/kb", "/schedules", "/schedules/1", "/audit", "/settings", "/users", "/tokens",
+		"/audit?action=schedule.create", "/audit?endpoint=x"}
+	for _, en := range append(store.Catalog, store.LowDiskWarning) {
+		paths = append(paths, "/kb/"+en.Slug)
+	}
+	for _, slug := range []string{"readiness", "maintenance-schedules", "supported-platforms", "connector-status"} {
+		paths = append(paths, "/kb/"+slug)
+	}
+	for _, p := range paths {
+		if res, _ := c.get(p); res.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d", p, res.StatusCode)
+		}
+	}
+	// Every number on the overview links to a list that shows that number.
+	body := mustGet(c, "/")
+	links := regexp.MustCompile(`href="(/servers\?[^"]+)">\s*<text x="0" y="\d+">[^<]*</text>.*?<text class="muted"[^>]*>([\d,]+)</text>`).FindAllStringSubmatch(body, -1)
+	if len(links) < 20 {
+		t.Fatalf("%d chart links", len(links))
+	}
+	for _, l := range links {
+		list := mustGet(c, strings.ReplaceAll(l[1], "&amp;", "&"))
+		n := strings.ReplaceAll(l[2], ",", "")
+		if !strings.Contains(list, `data-total="`+n+`"`) {
+			t.Errorf("%s: overview says %s", l[1], n)
+		}
+	}
+}
