@@ -104,7 +104,7 @@ type ServersPage struct {
 // ExemptionView is one exemption on the endpoint page.
 type ExemptionView struct {
 	Code, Name, Impact, ImpactLabel, Meaning, Evidence, Since, SinceT, KBURL string
-	Fix                                                                        []string
+	Fix                                                                      []string
 }
 
 // Fact is one labelled fact.
@@ -212,11 +212,11 @@ type LoginPage struct {
 
 // ScheduleRow is one schedule in the list.
 type ScheduleRow struct {
-	ID                                int64
+	ID                                 int64
 	Name, Description, NextWindow, URL string
-	Entries                           int
-	Endpoints                         int64
-	EndpointsURL                      string
+	Entries                            int
+	Endpoints                          int64
+	EndpointsURL                       string
 }
 
 // SchedulesPage lists the schedules.
@@ -229,9 +229,9 @@ type SchedulesPage struct {
 
 // EntryRow is one window of a schedule.
 type EntryRow struct {
-	ID                  int64
+	ID                   int64
 	Starts, Ends, Repeat string
-	Status              string
+	Status               string
 }
 
 // SchedulePage is one schedule with its windows.
@@ -282,9 +282,9 @@ type UsersPage struct {
 
 // TokenRow is one API token.
 type TokenRow struct {
-	ID                                  int64
+	ID                                 int64
 	Name, CreatedBy, Created, LastUsed string
-	Revoked                             bool
+	Revoked                            bool
 }
 
 // TokensPage lists API tokens; NewSecret is shown once after creation.
