@@ -40,6 +40,7 @@ func (s *Server) settingsSave(c echo.Context) error {
 			m.Errors[k] = v
 		}
 		m.Flash, m.FlashKind = "The settings were not saved: correct the fields marked below.", "error"
+		delete(m.Errors, "_")
 		return render(c, http.StatusUnprocessableEntity, views.Settings(m))
 	} else if err != nil {
 		return err
@@ -61,11 +62,8 @@ func (s *Server) renderUsers(c echo.Context, status int, errs, form map[string]s
 	for _, u := range users {
 		m.Users = append(m.Users, views.UserRow{ID: u.ID, Name: u.Name, Role: string(u.Role), Disabled: u.Disabled, Created: stamp(u.CreatedAt)})
 	}
-	if len(errs) > 0 {
-		m.Flash, m.FlashKind = "Not saved: correct the fields marked below.", "error"
-		if msg, ok := errs["_"]; ok {
-			m.Flash = msg
-		}
+	if msg, ok := errs["_"]; ok {
+		m.Flash, m.FlashKind = msg, "error"
 	}
 	return render(c, status, views.Users(m))
 }

@@ -28,6 +28,9 @@ func (s *Server) renderSchedules(c echo.Context, status int, errs, form map[stri
 		return err
 	}
 	m := views.SchedulesPage{Page: s.page(c, "Schedules", "schedules"), Errors: errs, Form: form}
+	if msg, ok := errs["_"]; ok {
+		m.Flash, m.FlashKind = msg, "error"
+	}
 	for i := range all {
 		m.Schedules = append(m.Schedules, scheduleRow(&all[i], time.Now()))
 	}
@@ -52,8 +55,8 @@ func (s *Server) renderSchedule(c echo.Context, status int, errs, form map[strin
 		form = map[string]string{"name": sc.Name, "description": sc.Description}
 	}
 	m := views.SchedulePage{Page: s.page(c, sc.Name, "schedules"), ScheduleRow: scheduleRow(sc, now), Errors: errs, Form: form}
-	if len(errs) > 0 {
-		m.Flash, m.FlashKind = "Please correct the fields marked below.", "error"
+	if msg, ok := errs["_"]; ok {
+		m.Flash, m.FlashKind = msg, "error"
 	}
 	for _, e := range sc.Entries {
 		row := views.EntryRow{ID: e.ID, Starts: stamp(e.StartsAt), Ends: stamp(e.EndsAt), Repeat: "once"}

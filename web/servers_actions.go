@@ -52,7 +52,8 @@ func suspendForm(c echo.Context) (store.SuspendInput, error) {
 	return in, err
 }
 
-// fieldErrors lists an error's details by field, for a form shown again.
+// fieldErrors lists an error's details by field, for a form shown again;
+// "_" holds the whole message.
 func fieldErrors(err error) map[string]string {
 	out := map[string]string{}
 	if se, ok := err.(*store.Error); ok {
@@ -61,9 +62,7 @@ func fieldErrors(err error) map[string]string {
 				out[d.Field] = d.Message
 			}
 		}
-		if len(out) == 0 {
-			out["_"] = se.Message
-		}
+		out["_"] = se.Message
 	}
 	return out
 }
