@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -180,10 +181,11 @@ func (db *DB) Seed(ctx context.Context, n int, seed uint64, progress Progress) (
 	if err != nil {
 		return err
 	}
-	var schedIDs []int64
+	var schedIDs []int64 // in creation order: the first is the main one
 	for _, s := range schedules {
 		schedIDs = append(schedIDs, s.ID)
 	}
+	slices.Sort(schedIDs)
 	var first int64
 	if err := db.w.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM endpoints`).Scan(&first); err != nil {
 		return err

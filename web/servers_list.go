@@ -46,11 +46,15 @@ var columns = []column{
 	}},
 }
 
+// hiddenByDefault are the columns a new user turns on in Table Settings if
+// needed; the rest fit a laptop screen.
+var hiddenByDefault = []string{"connector", "power"}
+
 // visibleColumns is the user's Table Settings; name is always shown.
 func visibleColumns(u *store.User) map[string]bool {
 	show := map[string]bool{"name": true}
 	for _, c := range columns {
-		if u.Columns == nil || slices.Contains(u.Columns, c.Key) {
+		if u.Columns == nil && !slices.Contains(hiddenByDefault, c.Key) || slices.Contains(u.Columns, c.Key) {
 			show[c.Key] = true
 		}
 	}
