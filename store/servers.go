@@ -25,6 +25,10 @@ type Filter struct {
 	PerPage int    // at most MaxPerPage
 	After   string // keyset cursor for name order: the last name of the previous page
 	Before  string // keyset cursor for name order: the first name of the next page
+
+	// sortMatches is set by plan when few enough endpoints match the text
+	// search to sort them rather than walk the name index.
+	sortMatches bool
 }
 
 // Sort keys of the Servers list and the column each orders by.
@@ -171,6 +175,9 @@ func (f *Filter) orderBy(reverse bool) string {
 	if len(f.Exemptions) == 1 {
 		name = "x.name" // the index the query reads is ordered by this copy
 	}
+	if f.sortMatches {
+		name = "+" + name + " COLLATE NOCASE" // sort the matches instead of walking the index
+	}
 	col, ok := sortColumns[f.Sort]
 	if !ok || f.Sort == "name" {
 		return ` ORDER BY ` + name + ` ` + dir
@@ -186,11 +193,15 @@ func (db *DB) List(ctx context.Context, f Filter, withDrives bool) (Page, error)
 		return Page{}, err
 	}
 	defer tx.Rollback()
-	p, err := db.page(ctx, tx, f, withDrives)
+	total, err := db.count(ctx, f)
 	if err != nil {
-		return p, err
+		return Page{}, err
 	}
-	p.Total, err = db.count(ctx, tx, f)
+	if err := db.plan(ctx, &f, total); err != nil {
+		return Page{}, err
+	}
+	p, err := db.page(ctx, tx, f, withDrives)
+	p.Total = total
 	return p, err
 }
 
@@ -307,8 +318,22 @@ func scheduleNames(q queryer) (map[int64]string, error) {
 	return names, rows.Err()
 }
 
-// countable tells whether the counters answer this filter exactly.
-func (f *Filter) countable() bool { return f.Q == "" && len(f.Exemptions) <= 1 }
+// anyCode marks, in scanned cells, endpoints having any of several
+// selected exemptions.
+const anyCode Code = "*"
+
+// baseCode is the cell code that counts the endpoints an exemption filter
+// lets through: all of them, those with the one exemption, or those with
+// any of several.
+func (f *Filter) baseCode() Code {
+	switch len(f.Exemptions) {
+	case 0:
+		return ""
+	case 1:
+		return f.Exemptions[0]
+	}
+	return anyCode
+}
 
 // matches tells whether a counter cell lies inside the filter, leaving out
 // the dimension named in skip.
@@ -320,31 +345,90 @@ func (f *Filter) matches(k countKey, skip string) bool {
 		(f.Schedule == nil || skip == "schedule" || k.ScheduleID == *f.Schedule)
 }
 
-// count is the number of matching endpoints: from the counters when they
-// can answer, else counted.
-func (db *DB) count(ctx context.Context, tx *sql.Tx, f Filter) (int64, error) {
-	if f.countable() {
+// cells returns counter cells that answer the filter's totals and option
+// counts. Usually they are the kept counters, read from memory. A text
+// search, or several exemptions at once, cannot be answered by counters:
+// then the matching endpoints are counted into cells of the same shape by
+// grouped queries, so the arithmetic below stays the same.
+func (db *DB) cells(ctx context.Context, f Filter) (map[countKey]int64, error) {
+	if f.Q == "" && len(f.Exemptions) <= 1 {
 		c, err := db.currentCounts(ctx)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		code := Code("")
-		if len(f.Exemptions) == 1 {
-			code = f.Exemptions[0]
-		}
-		var n int64
-		for k, v := range c.cells {
-			if k.Code == code && f.matches(k, "") {
-				n += v
-			}
-		}
-		return n, nil
+		return c.cells, nil
 	}
-	from, args := f.from("")
-	where, wargs := f.where("")
+	out := map[countKey]int64{}
+	if f.Q == "" {
+		c, err := db.currentCounts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range c.cells {
+			out[k] = v
+		}
+	}
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	dims := `e.impact, coalesce(e.os_family, ''), coalesce(e.protocol, ''), coalesce(e.schedule_id, 0), e.low_disk`
+	text := Filter{Q: f.Q}
+	where, args := text.where("")
+	var queries []string
+	var params [][]any
+	if f.Q != "" {
+		queries = append(queries,
+			// NOT INDEXED: a plain scan; grouping through an index would
+			// read the rows in random order.
+			`SELECT '', `+dims+`, count(*) FROM endpoints e NOT INDEXED WHERE 1=1`+where+` GROUP BY 2, 3, 4, 5, 6`,
+			// CROSS JOIN keeps the order: scan the endpoints once for the
+			// text, then look up the exemptions of the few that match.
+			`SELECT x.code, `+dims+`, count(*) FROM endpoints e CROSS JOIN endpoint_exemptions x ON x.endpoint_id = e.id WHERE 1=1`+where+` GROUP BY 1, 2, 3, 4, 5, 6`)
+		params = append(params, args, args)
+	}
+	if len(f.Exemptions) > 1 {
+		queries = append(queries, `SELECT '*', `+dims+`, count(*) FROM endpoints e
+			WHERE e.id IN (SELECT endpoint_id FROM endpoint_exemptions WHERE code IN (SELECT value FROM json_each(?)))`+where+` GROUP BY 2, 3, 4, 5, 6`)
+		params = append(params, append([]any{codeList(f.Exemptions)}, args...))
+	}
+	for i, q := range queries {
+		rows, err := tx.QueryContext(ctx, q, params[i]...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k countKey
+			var n int64
+			if err := rows.Scan(&k.Code, &k.Impact, &k.OS, &k.Protocol, &k.ScheduleID, &k.LowDisk, &n); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[k] += n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// count is the number of matching endpoints.
+func (db *DB) count(ctx context.Context, f Filter) (int64, error) {
+	cells, err := db.cells(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	base := f.baseCode()
 	var n int64
-	err := tx.QueryRowContext(ctx, `SELECT count(*)`+from+where, append(args, wargs...)...).Scan(&n)
-	return n, err
+	for k, v := range cells {
+		if k.Code == base && f.matches(k, "") {
+			n += v
+		}
+	}
+	return n, nil
 }
 
 // Facets are, for every filter, how many endpoints each of its options
@@ -356,30 +440,31 @@ type Facets struct {
 	OS         map[string]int64
 	Protocol   map[string]int64
 	Schedule   map[int64]int64 // 0: no schedule
-	Unfiltered int64           // every endpoint
+	Total      int64           // endpoints matching the whole filter
+	Unfiltered int64           // every endpoint (text search aside)
 }
 
 // Facets counts the options of every filter under the others.
 func (db *DB) Facets(ctx context.Context, f Filter) (Facets, error) {
 	fc := Facets{Impact: map[Impact]int64{}, Exemption: map[Code]int64{}, OS: map[string]int64{},
 		Protocol: map[string]int64{}, Schedule: map[int64]int64{}}
-	c, err := db.currentCounts(ctx)
+	cells, err := db.cells(ctx, f)
 	if err != nil {
 		return fc, err
 	}
-	code := Code("")
-	if len(f.Exemptions) == 1 {
-		code = f.Exemptions[0]
-	}
-	for k, v := range c.cells {
+	base := f.baseCode()
+	for k, v := range cells {
 		if k.Code == "" {
 			fc.Unfiltered += v
 		}
-		if f.Q == "" && k.Code != "" && f.matches(k, "") {
+		if k.Code != "" && k.Code != anyCode && f.matches(k, "") {
 			fc.Exemption[k.Code] += v
 		}
-		if !f.countable() || k.Code != code {
+		if k.Code != base {
 			continue
+		}
+		if f.matches(k, "") {
+			fc.Total += v
 		}
 		if f.matches(k, "impact") {
 			fc.Impact[k.Impact] += v
@@ -397,105 +482,28 @@ func (db *DB) Facets(ctx context.Context, f Filter) (Facets, error) {
 			fc.Schedule[k.ScheduleID] += v
 		}
 	}
-	if f.countable() && f.Q == "" {
-		return fc, nil
-	}
-	return fc, db.facetsByQuery(ctx, f, &fc)
+	return fc, nil
 }
 
-// facetsByQuery counts in SQL what the counters cannot answer: a text
-// search, or several exemptions at once.
-func (db *DB) facetsByQuery(ctx context.Context, f Filter, fc *Facets) error {
-	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+// plan chooses how the page query reads. A text search is a scan either
+// way; when few endpoints match (total, from the counted cells; -1 when not
+// known), sorting the matches beats walking the whole name index.
+func (db *DB) plan(ctx context.Context, f *Filter, total int64) error {
+	if f.Q == "" || total < 0 || (f.Sort != "" && f.Sort != "name") {
+		return nil
+	}
+	c, err := db.currentCounts(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	group := func(dim, expr string, add func(rs *sql.Rows) error) error {
-		from, args := f.from(dim)
-		where, wargs := f.where(dim)
-		rows, err := tx.QueryContext(ctx, `SELECT `+expr+`, count(*)`+from+where+` GROUP BY 1`, append(args, wargs...)...)
-		if err != nil {
-			return err
+	var all int64
+	for k, v := range c.cells {
+		if k.Code == "" {
+			all += v
 		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := add(rows); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
 	}
-	if f.Q != "" {
-		// Exemption options: counted over the exemption rows of the matches.
-		fc.Exemption = map[Code]int64{}
-		g := f
-		g.Exemptions = nil
-		where, args := g.where("")
-		rows, err := tx.QueryContext(ctx, `SELECT x.code, count(*) FROM endpoint_exemptions x JOIN endpoints e ON e.id = x.endpoint_id WHERE 1=1`+where+` GROUP BY 1`, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var c Code
-			var n int64
-			if err := rows.Scan(&c, &n); err != nil {
-				rows.Close()
-				return err
-			}
-			fc.Exemption[c] = n
-		}
-		rows.Close()
-	}
-	fc.Impact, fc.OS, fc.Protocol, fc.Schedule = map[Impact]int64{}, map[string]int64{}, map[string]int64{}, map[int64]int64{}
-	return firstErr(
-		func() error {
-			return group("impact", "e.impact", func(rs *sql.Rows) error {
-				var i Impact
-				var n int64
-				err := rs.Scan(&i, &n)
-				fc.Impact[i] = n
-				return err
-			})
-		},
-		func() error {
-			return group("warning", "e.low_disk", func(rs *sql.Rows) error {
-				var low bool
-				var n int64
-				err := rs.Scan(&low, &n)
-				if low {
-					fc.LowDisk = n
-				}
-				return err
-			})
-		},
-		func() error {
-			return group("os", "coalesce(e.os_family, '')", func(rs *sql.Rows) error {
-				var s string
-				var n int64
-				err := rs.Scan(&s, &n)
-				fc.OS[s] = n
-				return err
-			})
-		},
-		func() error {
-			return group("protocol", "coalesce(e.protocol, '')", func(rs *sql.Rows) error {
-				var s string
-				var n int64
-				err := rs.Scan(&s, &n)
-				fc.Protocol[s] = n
-				return err
-			})
-		},
-		func() error {
-			return group("schedule", "coalesce(e.schedule_id, 0)", func(rs *sql.Rows) error {
-				var id, n int64
-				err := rs.Scan(&id, &n)
-				fc.Schedule[id] = n
-				return err
-			})
-		},
-	)
+	f.sortMatches = total*20 < all
+	return nil
 }
 
 func firstErr(fns ...func() error) error {
@@ -526,9 +534,13 @@ func (db *DB) Overview(ctx context.Context) (Overview, error) {
 // reading in name-keyset batches so no long read transaction is held.
 func (db *DB) Each(ctx context.Context, f Filter, withDrives bool, fn func(Row) error) error {
 	f.Page, f.PerPage, f.Before = 1, MaxPerPage, ""
+	total, err := db.count(ctx, f)
+	if err != nil {
+		return err
+	}
 	byName := f.Sort == "" || f.Sort == "name"
 	for {
-		p, err := db.readPage(ctx, f, withDrives)
+		p, err := db.Rows(ctx, f, withDrives, total)
 		if err != nil {
 			return err
 		}
@@ -548,7 +560,12 @@ func (db *DB) Each(ctx context.Context, f Filter, withDrives bool, fn func(Row) 
 	}
 }
 
-func (db *DB) readPage(ctx context.Context, f Filter, withDrives bool) (Page, error) {
+// Rows reads one page without its total, for callers that got the total
+// from Facets (total, or -1 when not known, helps plan the query).
+func (db *DB) Rows(ctx context.Context, f Filter, withDrives bool, total int64) (Page, error) {
+	if err := db.plan(ctx, &f, total); err != nil {
+		return Page{}, err
+	}
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return Page{}, err

@@ -68,14 +68,15 @@ func (s *Server) serversList(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	show := visibleColumns(currentUser(c))
-	p, err := s.db.List(ctx, f, show["disk"])
-	if err != nil {
-		return err
-	}
 	facets, err := s.db.Facets(ctx, f)
 	if err != nil {
 		return err
 	}
+	p, err := s.db.Rows(ctx, f, show["disk"], facets.Total)
+	if err != nil {
+		return err
+	}
+	p.Total = facets.Total
 	schedules, err := s.db.Schedules(ctx)
 	if err != nil {
 		return err
