@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -52,10 +53,19 @@ func loadSchedules(q queryer) ([]Schedule, error) {
 
 // Schedules lists every schedule with its entries and endpoint counts
 // (from the counters: counting a million rows per page view would not do).
+//
+// Every change to schedules goes through a write that bumps the counters'
+// version, so the list is cached against that version.
 func (db *DB) Schedules(ctx context.Context) ([]Schedule, error) {
 	c, err := db.currentCounts(ctx)
 	if err != nil {
 		return nil, err
+	}
+	db.mu.RLock()
+	cached := db.schedules
+	db.mu.RUnlock()
+	if cached != nil && cached.version == c.version {
+		return slices.Clone(cached.list), nil
 	}
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -75,7 +85,16 @@ func (db *DB) Schedules(ctx context.Context) ([]Schedule, error) {
 	for i := range all {
 		all[i].Endpoints = per[all[i].ID]
 	}
-	return all, nil
+	db.mu.Lock()
+	db.schedules = &scheduleCache{version: c.version, list: all}
+	db.mu.Unlock()
+	return slices.Clone(all), nil
+}
+
+// scheduleCache is the schedule list at a counters version.
+type scheduleCache struct {
+	version int64
+	list    []Schedule
 }
 
 // Schedule returns one schedule.

@@ -272,9 +272,13 @@ func (db *DB) page(ctx context.Context, tx *sql.Tx, f Filter, withDrives bool) (
 		p.HasNext, p.HasPrev = more, f.Page > 1 || f.After != ""
 	}
 
-	names, err := scheduleNames(tx)
+	schedules, err := db.Schedules(ctx)
 	if err != nil {
 		return p, err
+	}
+	names := make(map[int64]string, len(schedules))
+	for _, s := range schedules {
+		names[s.ID] = s.Name
 	}
 	byID := make(map[int64]*Row, len(p.Rows))
 	ids := make([]int64, len(p.Rows))
