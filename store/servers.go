@@ -188,25 +188,17 @@ func (f *Filter) orderBy(reverse bool) string {
 // List returns one page of matching endpoints; withDrives adds every drive
 // of the endpoints on the page (for the Disk Space In Use pop-up).
 func (db *DB) List(ctx context.Context, f Filter, withDrives bool) (Page, error) {
-	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return Page{}, err
-	}
-	defer tx.Rollback()
 	total, err := db.count(ctx, f)
 	if err != nil {
 		return Page{}, err
 	}
-	if err := db.plan(ctx, &f, total); err != nil {
-		return Page{}, err
-	}
-	p, err := db.page(ctx, tx, f, withDrives)
+	p, err := db.Rows(ctx, f, withDrives, total)
 	p.Total = total
 	return p, err
 }
 
 // page reads the rows of one page, without the total.
-func (db *DB) page(ctx context.Context, tx *sql.Tx, f Filter, withDrives bool) (Page, error) {
+func page(ctx context.Context, tx *sql.Tx, f Filter, withDrives bool, names map[int64]string) (Page, error) {
 	var p Page
 	if f.PerPage <= 0 || f.PerPage > MaxPerPage {
 		f.PerPage = 50
@@ -272,14 +264,6 @@ func (db *DB) page(ctx context.Context, tx *sql.Tx, f Filter, withDrives bool) (
 		p.HasNext, p.HasPrev = more, f.Page > 1 || f.After != ""
 	}
 
-	schedules, err := db.Schedules(ctx)
-	if err != nil {
-		return p, err
-	}
-	names := make(map[int64]string, len(schedules))
-	for _, s := range schedules {
-		names[s.ID] = s.Name
-	}
 	byID := make(map[int64]*Row, len(p.Rows))
 	ids := make([]int64, len(p.Rows))
 	for i := range p.Rows {
@@ -566,14 +550,26 @@ func (db *DB) Each(ctx context.Context, f Filter, withDrives bool, fn func(Row) 
 
 // Rows reads one page without its total, for callers that got the total
 // from Facets (total, or -1 when not known, helps plan the query).
+//
+// Everything that needs a connection of its own (counters, schedules) is
+// read before the page's transaction starts: a request holding one reader
+// while waiting for another would deadlock the pool under load.
 func (db *DB) Rows(ctx context.Context, f Filter, withDrives bool, total int64) (Page, error) {
 	if err := db.plan(ctx, &f, total); err != nil {
 		return Page{}, err
+	}
+	schedules, err := db.Schedules(ctx)
+	if err != nil {
+		return Page{}, err
+	}
+	names := make(map[int64]string, len(schedules))
+	for _, s := range schedules {
+		names[s.ID] = s.Name
 	}
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return Page{}, err
 	}
 	defer tx.Rollback()
-	return db.page(ctx, tx, f, withDrives)
+	return page(ctx, tx, f, withDrives, names)
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -29,7 +28,7 @@ func safeNext(next string) string {
 func (s *Server) login(c echo.Context) error {
 	name, password := strings.TrimSpace(c.FormValue("username")), c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
-	now := time.Now()
+	now := s.cfg.Now()
 	userKey, addrKey := "user:"+strings.ToLower(name), "addr:"+c.RealIP()
 	fail := func(status int, msg string) error {
 		m := views.LoginPage{Page: s.page(c, "Sign in", ""), Username: name, Error: msg, Next: next}

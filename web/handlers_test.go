@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"patchready/store"
 )
@@ -86,6 +87,30 @@ func TestLogin(t *testing.T) {
 		res, _ = c.post("/login", url.Values{"username": {"victor"}, "password": {testPassword}})
 		if res.StatusCode != http.StatusTooManyRequests {
 			t.Fatalf("right password while throttled: %d", res.StatusCode)
+		}
+	})
+	t.Run("idle and old sessions end", func(t *testing.T) {
+		clock := time.Now()
+		e := newEnv(t, 0, func(c *Config) {
+			c.IdleTimeout, c.MaxAge = time.Hour, 10*time.Hour
+			c.Now = func() time.Time { return clock }
+		})
+		c := e.login("victor")
+		clock = clock.Add(59 * time.Minute)
+		if res, _ := c.get("/servers"); res.StatusCode != http.StatusOK {
+			t.Fatalf("active session ended: %d", res.StatusCode)
+		}
+		clock = clock.Add(61 * time.Minute)
+		if res, _ := c.get("/servers"); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("idle session still valid: %d", res.StatusCode)
+		}
+		c = e.login("victor")
+		for range 11 { // active every 55 minutes, but past the absolute limit
+			clock = clock.Add(55 * time.Minute)
+			c.get("/")
+		}
+		if res, _ := c.get("/servers"); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("session older than MaxAge still valid: %d", res.StatusCode)
 		}
 	})
 	t.Run("logout ends the session", func(t *testing.T) {
@@ -402,6 +427,38 @@ func TestPagesRender(t *testing.T) {
 		n := strings.ReplaceAll(l[2], ",", "")
 		if !strings.Contains(list, `data-total="`+n+`"`) {
 			t.Errorf("%s: overview says %s", l[1], n)
+		}
+	}
+}
+
+// TestConcurrentPages guards against a request holding one pooled reader
+// while waiting for another: under load that deadlocks the pool.
+func TestConcurrentPages(t *testing.T) {
+	e := newEnv(t, 500)
+	c := e.login("victor")
+	paths := []string{"/servers", "/servers?q=web", "/servers?exemption=powered-off&exemption=disconnected", "/", "/servers.csv", "/schedules"}
+	errs := make(chan error, 64)
+	for i := range 32 {
+		go func() {
+			res, err := c.http.Get(e.ts.URL + paths[i%len(paths)])
+			if err == nil {
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					err = fmt.Errorf("%s: %d", paths[i%len(paths)], res.StatusCode)
+				}
+			}
+			errs <- err
+		}()
+	}
+	timeout := time.After(20 * time.Second)
+	for range 32 {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-timeout:
+			t.Fatal("requests stuck: the connection pool deadlocked")
 		}
 	}
 }

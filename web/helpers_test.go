@@ -27,7 +27,7 @@ type env struct {
 	ts  *httptest.Server
 }
 
-func newEnv(t testing.TB, endpoints int) *env {
+func newEnv(t testing.TB, endpoints int, options ...func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
@@ -45,7 +45,11 @@ func newEnv(t testing.TB, endpoints int) *env {
 			t.Fatal(err)
 		}
 	}
-	srv := New(db, Config{SessionKey: "test-key", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := Config{SessionKey: "test-key", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, o := range options {
+		o(&cfg)
+	}
+	srv := New(db, cfg)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	return &env{t: t, db: db, srv: srv, ts: ts}

@@ -41,7 +41,7 @@ func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 			sess, _ = s.sessions.New(c.Request(), sessionName)
 		}
 		sess.Options.Secure = c.IsTLS()
-		now := time.Now().Unix()
+		now := s.cfg.Now().Unix()
 		created, _ := sess.Values["created"].(int64)
 		seen, _ := sess.Values["seen"].(int64)
 		if _, signedIn := sess.Values["uid"]; signedIn &&

@@ -26,6 +26,8 @@ type Config struct {
 	IdleTimeout time.Duration
 	MaxAge      time.Duration
 	Log         *slog.Logger
+	// Now is the clock for session expiry and sign-in throttling.
+	Now func() time.Time
 }
 
 // Server is the patchready web application.
@@ -48,6 +50,9 @@ func New(db *store.DB, cfg Config) *Server {
 	}
 	if cfg.MaxAge == 0 {
 		cfg.MaxAge = 7 * 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	hash := sha256.Sum256([]byte("hash:" + cfg.SessionKey))
 	enc := sha256.Sum256([]byte("enc:" + cfg.SessionKey))

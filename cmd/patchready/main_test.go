@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestCommands(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "p.db")
+	env := func(string) string { return "" }
+	runOK := func(stdin string, args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), append(args, "--db", db), strings.NewReader(stdin), &out, &errOut, env); err != nil {
+			t.Fatalf("%v: %v (%s)", args, err, errOut.String())
+		}
+		return out.String()
+	}
+	if out := runOK("", "migrate"); !strings.Contains(out, "version 1") {
+		t.Fatalf("migrate: %q", out)
+	}
+	if out := runOK("", "seed", "--endpoints", "500"); !strings.Contains(out, "added 500 endpoints") {
+		t.Fatalf("seed: %q", out)
+	}
+	runOK("a-long-password\n", "user", "add", "carol", "--role", "operator")
+	if tok := runOK("", "token", "create", "sync"); !strings.HasPrefix(tok, "prt_") {
+		t.Fatalf("token: %q", tok)
+	}
+	backup := filepath.Join(dir, "copy.db")
+	runOK("", "backup", backup)
+	if st, err := os.Stat(backup); err != nil || st.Size() == 0 {
+		t.Fatalf("backup: %v", err)
+	}
+	var out, errOut bytes.Buffer
+	for _, bad := range [][]string{{"seed", "--endpoints", "0"}, {"user", "add", "dan", "--role", "root"}, {"frobnicate"}, {"token"}} {
+		if err := run(context.Background(), append(bad, "--db", db), strings.NewReader("a-long-password\n"), &out, &errOut, env); err == nil {
+			t.Errorf("%v succeeded", bad)
+		}
+	}
+}
+
+// TestServeStartsAndStops runs serve on an empty database: it creates the
+// admin user and the demo estate, serves, and shuts down when told.
+func TestServeStartsAndStops(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "p.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--demo-endpoints", "300"}, strings.NewReader(""), &out, io.Discard,
+			func(k string) string { return map[string]string{"PATCHREADY_ADMIN_PASSWORD": "first-admin-pw"}[k] })
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "patchready is serving") {
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving: %s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if !strings.Contains(out.String(), "seeded a demo estate of 300 endpoints") || strings.Contains(out.String(), "with password") {
+		t.Fatalf("output: %s", out.String())
+	}
+}
+
+// syncBuffer is a buffer the server's goroutines may write while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
