@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
+	"time"
 )
 
 // countKey is one cell of the facet_counts table: every dimension the
@@ -23,7 +24,13 @@ type countKey struct {
 type counts struct {
 	version int64
 	cells   map[countKey]int64
+	checked time.Time // when the version was last compared with the database
 }
+
+// recheckCounts is how long the cached counts are trusted without asking
+// the database for its version. Writes of this process update the cache at
+// once; this only delays what another process (patchready seed) wrote.
+const recheckCounts = 250 * time.Millisecond
 
 // cellsOf returns the cells an endpoint with these derived values counts in.
 func cellsOf(impact Impact, os, protocol string, scheduleID int64, lowDisk bool, codes []Code) []countKey {
@@ -79,7 +86,7 @@ func (db *DB) applyCounts(version int64, delta map[countKey]int64) {
 		db.counts = nil
 		return
 	}
-	next := &counts{version: version, cells: make(map[countKey]int64, len(c.cells)+len(delta))}
+	next := &counts{version: version, cells: make(map[countKey]int64, len(c.cells)+len(delta)), checked: c.checked}
 	for k, n := range c.cells {
 		next.cells[k] = n
 	}
@@ -94,16 +101,25 @@ func (db *DB) applyCounts(version int64, delta map[countKey]int64) {
 // currentCounts returns the counts, reloading them when another process (or
 // connection) has written since they were cached.
 func (db *DB) currentCounts(ctx context.Context) (*counts, error) {
+	db.mu.RLock()
+	c := db.counts
+	db.mu.RUnlock()
+	if c != nil && time.Since(c.checked) < recheckCounts {
+		return c, nil
+	}
 	var s string
 	err := db.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, keyCountsVersion).Scan(&s)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
 	version, _ := strconv.ParseInt(s, 10, 64)
-	db.mu.RLock()
-	c := db.counts
-	db.mu.RUnlock()
 	if c != nil && c.version == version {
+		db.mu.Lock()
+		if db.counts == c {
+			c = &counts{version: c.version, cells: c.cells, checked: time.Now()}
+			db.counts = c
+		}
+		db.mu.Unlock()
 		return c, nil
 	}
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -121,7 +137,7 @@ func (db *DB) currentCounts(ctx context.Context) (*counts, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	c = &counts{version: version, cells: map[countKey]int64{}}
+	c = &counts{version: version, cells: map[countKey]int64{}, checked: time.Now()}
 	for rows.Next() {
 		var k countKey
 		var n int64

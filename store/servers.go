@@ -272,8 +272,9 @@ func page(ctx context.Context, tx *sql.Tx, f Filter, withDrives bool, names map[
 		byID[r.ID], ids[i] = r, r.ID
 	}
 	if withDrives && len(ids) > 0 {
+		in, args := inIDs(ids)
 		if err := eachRow(tx, `SELECT endpoint_id, mount, total_bytes, used_bytes FROM drives
-			WHERE endpoint_id IN (SELECT value FROM json_each(?)) ORDER BY endpoint_id, mount`, idList(ids), func(rs *sql.Rows) error {
+			WHERE endpoint_id IN (`+in+`) ORDER BY endpoint_id, mount`, func(rs *sql.Rows) error {
 			var id int64
 			var d Drive
 			if err := rs.Scan(&id, &d.Mount, &d.TotalBytes, &d.UsedBytes); err != nil {
@@ -281,7 +282,7 @@ func page(ctx context.Context, tx *sql.Tx, f Filter, withDrives bool, names map[
 			}
 			byID[id].Drives = append(byID[id].Drives, d)
 			return nil
-		}); err != nil {
+		}, args...); err != nil {
 			return p, err
 		}
 	}

@@ -304,3 +304,10 @@ type SettingsPage struct {
 	WSUSAfter       string
 	Errors          map[string]string
 }
+
+// ImportPage uploads facts as CSV.
+type ImportPage struct {
+	Page
+	Columns  string
+	Problems []Fact // where → what
+}

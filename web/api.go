@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -180,28 +179,35 @@ func decodeFacts(body []byte) ([]store.Facts, []store.FieldError) {
 	var details []store.FieldError
 	for i, r := range raw {
 		var fields map[string]json.RawMessage
-		dec := json.NewDecoder(bytes.NewReader(r))
-		if err := dec.Decode(&fields); err != nil || fields == nil {
+		if err := json.Unmarshal(r, &fields); err != nil || fields == nil {
 			details = append(details, store.FieldError{Index: i, Message: "each endpoint must be a JSON object"})
 			continue
 		}
-		v := reflect.ValueOf(&items[i]).Elem()
-		for name, value := range fields {
-			idx, ok := factFields[name]
-			if !ok {
-				details = append(details, store.FieldError{Index: i, Field: name, Message: "unknown field"})
-				continue
-			}
-			if err := json.Unmarshal(value, v.Field(idx).Addr().Interface()); err != nil {
-				details = append(details, store.FieldError{Index: i, Field: name, Message: jsonProblem(err)})
-			}
-		}
-		for _, fe := range items[i].Validate() {
-			fe.Index = i
-			details = append(details, fe)
-		}
+		details = append(details, decodeItem(i, fields, &items[i])...)
 	}
 	return items, details
+}
+
+// decodeItem decodes one endpoint's fields into f, field by field, so that
+// every problem is reported against its field; then checks the values.
+func decodeItem(index int, fields map[string]json.RawMessage, f *store.Facts) []store.FieldError {
+	var details []store.FieldError
+	v := reflect.ValueOf(f).Elem()
+	for name, value := range fields {
+		idx, ok := factFields[name]
+		if !ok {
+			details = append(details, store.FieldError{Index: index, Field: name, Message: "unknown field"})
+			continue
+		}
+		if err := json.Unmarshal(value, v.Field(idx).Addr().Interface()); err != nil {
+			details = append(details, store.FieldError{Index: index, Field: name, Message: jsonProblem(err)})
+		}
+	}
+	for _, fe := range f.Validate() {
+		fe.Index = index
+		details = append(details, fe)
+	}
+	return details
 }
 
 // jsonProblem words a decoding error without Go type names.

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"mime/multipart"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -253,5 +256,69 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	if n != documented {
 		t.Errorf("%d API routes, %d documented operations", n, documented)
+	}
+}
+
+func postFile(t *testing.T, c *client, path, filename, content string) (*http.Response, string) {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	w.WriteField("_csrf", c.csrf)
+	fw, _ := w.CreateFormFile("file", filename)
+	fw.Write([]byte(content))
+	w.Close()
+	req, _ := http.NewRequest("POST", c.e.ts.URL+path, &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	res, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res, string(b)
+}
+
+func TestCSVImport(t *testing.T) {
+	e := newEnv(t, 0)
+	c := e.login("admin")
+	c.get("/import")
+	ctx := context.Background()
+	good := "name,os_family,managed,power,ps_version,last_contact_at,drives\n" +
+		"csv-01,windows,yes,on,2,2026-11-24T10:00:00Z,C:=95/100;D:=1/100\n" +
+		"csv-02,linux,true,off,,,\n"
+	res, _ := postFile(t, c, "/import", "facts.csv", good)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("import %d", res.StatusCode)
+	}
+	ep, err := e.db.EndpointByName(ctx, "csv-01")
+	if err != nil || !hasCode(ep, store.UnsupportedPSVersion) || !ep.LowDisk || len(ep.Drives) != 2 {
+		t.Fatalf("%v %+v", err, ep)
+	}
+	if ep2, _ := e.db.EndpointByName(ctx, "csv-02"); !hasCode(ep2, store.PoweredOff) {
+		t.Fatal("csv-02 not powered off")
+	}
+	log, _ := e.db.Audit(ctx, store.AuditFilter{Action: "import"})
+	if len(log) != 1 || log[0].Actor != "admin" {
+		t.Fatalf("audit %+v", log)
+	}
+	// One bad row: nothing is written, and each problem names its line and field.
+	bad := "name,power,ps_version,drives\ncsv-03,on,,\ncsv-04,sleeping,two,/=5/1\n"
+	res, body := postFile(t, c, "/import", "bad.csv", bad)
+	if res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("bad import %d", res.StatusCode)
+	}
+	for _, want := range []string{"line 3 power", "line 3 ps_version", "line 3 drives[0].used_bytes"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("problems lack %q", want)
+		}
+	}
+	if _, err := e.db.EndpointByName(ctx, "csv-03"); store.KindOf(err) != store.NotFound {
+		t.Fatal("a row of a rejected import was written")
+	}
+	if res, _ := postFile(t, c, "/import", "x.csv", "colour\nblue\n"); res.StatusCode != 422 {
+		t.Fatalf("unknown column %d", res.StatusCode)
+	}
+	if res, _ := postFile(t, e.login("olivia"), "/import", "facts.csv", good); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("operator import %d", res.StatusCode)
 	}
 }

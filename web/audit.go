@@ -13,7 +13,7 @@ import (
 )
 
 var auditActions = []string{"suspend", "unsuspend", "acknowledge-reboot", "schedule", "schedule.create", "schedule.update",
-	"schedule.delete", "schedule.entry.add", "schedule.entry.delete", "user.create", "user.change", "token.create", "token.revoke", "settings"}
+	"schedule.delete", "schedule.entry.add", "schedule.entry.delete", "user.create", "user.change", "token.create", "token.revoke", "settings", "import"}
 
 func (s *Server) auditList(c echo.Context) error {
 	f := store.AuditFilter{Actor: c.QueryParam("actor"), Action: c.QueryParam("action"), Endpoint: c.QueryParam("endpoint"), Limit: 50}

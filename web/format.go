@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"patchready/store"
@@ -21,13 +22,15 @@ func bytesText(n int64) string {
 		i++
 	}
 	suffix := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}[i]
+	prec := 1
 	if f >= 100 {
-		return fmt.Sprintf("%.0f %s", f, suffix)
+		prec = 0
 	}
-	return fmt.Sprintf("%.1f %s", f, suffix)
+	// strconv rather than fmt: this runs for every drive on every page.
+	return strconv.FormatFloat(f, 'f', prec, 64) + " " + suffix
 }
 
-func pctText(p float64) string { return fmt.Sprintf("%.1f %%", p) }
+func pctText(p float64) string { return strconv.FormatFloat(p, 'f', 1, 64) + " %" }
 
 // ago says how long before now t was: "12 min ago", "3 days ago".
 func ago(t, now time.Time) string {

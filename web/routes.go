@@ -63,6 +63,8 @@ func (s *Server) routes() {
 
 	// Admins: users, tokens, settings.
 	admin := append(viewer[:len(viewer):len(viewer)], requireRole(store.Admin))
+	// A CSV import of a large estate is bigger than any form.
+	importLimit := append([]echo.MiddlewareFunc{middleware.BodyLimit("64M")}, append(anon[1:], s.requireUser, requireRole(store.Admin))...)
 	e.GET("/settings", s.settingsForm, admin...)
 	e.POST("/settings", s.settingsSave, admin...)
 	e.GET("/users", s.usersList, admin...)
@@ -71,4 +73,6 @@ func (s *Server) routes() {
 	e.GET("/tokens", s.tokensList, admin...)
 	e.POST("/tokens", s.tokenCreate, admin...)
 	e.POST("/tokens/:id/revoke", s.tokenRevoke, admin...)
+	e.GET("/import", s.importForm, admin...)
+	e.POST("/import", s.importCSV, importLimit...)
 }
