@@ -363,6 +363,21 @@ func (db *DB) dropIndexes(ctx context.Context) (func() error, error) {
 // every state and n endpoints, among which every exemption and the low-disk
 // warning occur.
 func (db *DB) SeedDemo(ctx context.Context, n int) error {
+	if _, err := db.DemoSchedules(ctx); err != nil {
+		return err
+	}
+	return db.Seed(ctx, n, 42, nil)
+}
+
+// DemoSchedules creates a few schedules in every state (running weekly,
+// not started yet, expired, without windows) when there are none, so that
+// seeded endpoints have schedules to be assigned to. It reports whether it
+// created them.
+func (db *DB) DemoSchedules(ctx context.Context) (bool, error) {
+	existing, err := db.Schedules(ctx)
+	if err != nil || len(existing) > 0 {
+		return false, err
+	}
 	now := db.now()
 	day := 24 * time.Hour
 	sunday := now.Truncate(day).Add(-time.Duration(now.Weekday()) * day).Add(2 * time.Hour)
@@ -385,13 +400,13 @@ func (db *DB) SeedDemo(ctx context.Context, n int) error {
 	for _, p := range plans {
 		id, err := db.CreateSchedule(ctx, "demo", ScheduleInput{Name: p.name, Description: p.desc})
 		if err != nil {
-			return err
+			return false, err
 		}
 		for _, e := range p.entries {
 			if err := db.AddEntry(ctx, "demo", id, e); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}
-	return db.Seed(ctx, n, 42, nil)
+	return true, nil
 }

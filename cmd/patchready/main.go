@@ -106,6 +106,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 		defer db.Close()
+		if created, err := db.DemoSchedules(ctx); err != nil {
+			return err
+		} else if created {
+			fmt.Fprintln(stdout, "created demo maintenance schedules for the new endpoints")
+		}
 		start := time.Now()
 		err = db.Seed(ctx, *n, *seed, progressBar(stdout, start))
 		if err != nil {
