@@ -3,10 +3,10 @@ package web
 import (
 	"bytes"
 	"context"
-	"io"
-	"mime/multipart"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
