@@ -251,10 +251,13 @@ func TestAdminPages(t *testing.T) {
 		t.Fatalf("create user %d", res.StatusCode)
 	}
 	users, _ := e.db.Users(context.Background())
-	var nina int64
+	var nina, admin int64
 	for _, u := range users {
-		if u.Name == "nina" {
+		switch u.Name {
+		case "nina":
 			nina = u.ID
+		case "admin":
+			admin = u.ID
 		}
 	}
 	c.post(fmt.Sprintf("/users/%d", nina), url.Values{"role": {"operator"}, "disabled": {"1"}})
@@ -264,7 +267,7 @@ func TestAdminPages(t *testing.T) {
 		t.Fatalf("disabled user signed in: %d", res.StatusCode)
 	}
 	// The last admin cannot demote themselves.
-	if res, _ := c.post("/users/1", url.Values{"role": {"viewer"}}); res.StatusCode != http.StatusConflict {
+	if res, _ := c.post(fmt.Sprintf("/users/%d", admin), url.Values{"role": {"viewer"}}); res.StatusCode != http.StatusConflict {
 		t.Fatalf("demote last admin: %d", res.StatusCode)
 	}
 	res, body = c.post("/tokens", url.Values{"name": {"vmware"}})
