@@ -222,7 +222,7 @@ func (db *DB) Settings() Settings {
 	return db.settings
 }
 
-// SecretKey returns the named random secret kept in the database, creating
+// SessionKey returns the session secret kept in the database, creating
 // it on first use, so that sessions survive restarts without configuration.
 func (db *DB) SessionKey(ctx context.Context, generate func() string) (string, error) {
 	var key string

@@ -125,6 +125,8 @@ func (f *Facts) Validate() []FieldError {
 		switch {
 		case strings.TrimSpace(d.Mount) == "" || len(d.Mount) > MaxMountLen:
 			bad(field+".mount", "is required (at most 255 characters)")
+		case strings.ContainsFunc(d.Mount, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+			bad(field+".mount", "contains control characters")
 		case seen[d.Mount]:
 			bad(field+".mount", "appears twice")
 		}

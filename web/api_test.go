@@ -117,6 +117,7 @@ func TestAPIUpsertValidation(t *testing.T) {
 		{"negative size", `[{"name": "x", "drives": [{"mount": "/", "total_bytes": -1, "used_bytes": 0}]}]`, "drives[0].total_bytes", 422},
 		{"used over total", `[{"name": "x", "drives": [{"mount": "/", "total_bytes": 10, "used_bytes": 11}]}]`, "drives[0].used_bytes", 422},
 		{"duplicate mount", `[{"name": "x", "drives": [{"mount": "/", "total_bytes": 1, "used_bytes": 0}, {"mount": "/", "total_bytes": 1, "used_bytes": 0}]}]`, "drives[1].mount", 422},
+		{"control character in a mount", `[{"name": "x", "drives": [{"mount": "/a\u001eb", "total_bytes": 1, "used_bytes": 0}]}]`, "drives[0].mount", 422},
 		{"empty name", `[{"name": ""}]`, "name", 422},
 		{"missing name", `[{"ip": "10.0.0.1"}]`, "name", 422},
 		{"long name", `[{"name": "` + long + `"}]`, "name", 422},

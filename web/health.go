@@ -31,17 +31,3 @@ func serveStatic(c echo.Context) error {
 	http.ServeContent(c.Response(), c.Request(), name, time.Time{}, bytes.NewReader(b))
 	return nil
 }
-
-// logRequests logs each request once it is answered.
-func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		start := time.Now()
-		err := next(c)
-		if err != nil {
-			c.Error(err)
-		}
-		s.log.Debug("request", "method", c.Request().Method, "path", c.Request().URL.Path,
-			"status", c.Response().Status, "ms", float64(time.Since(start).Microseconds())/1000)
-		return nil
-	}
-}

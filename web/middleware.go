@@ -221,3 +221,17 @@ func (t *throttle) reset(key string) {
 	defer t.mu.Unlock()
 	delete(t.fails, key)
 }
+
+// logRequests logs each request once it is answered.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		s.log.Debug("request", "method", c.Request().Method, "path", c.Request().URL.Path,
+			"status", c.Response().Status, "ms", float64(time.Since(start).Microseconds())/1000)
+		return nil
+	}
+}
