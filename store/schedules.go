@@ -160,10 +160,8 @@ func (db *DB) UpdateSchedule(ctx context.Context, actor string, id int64, in Sch
 		return err
 	}
 	return db.update(ctx, func(t *txn) error {
-		var old string
-		if err := t.QueryRow(`SELECT name FROM schedules WHERE id = ?`, id).Scan(&old); errors.Is(err, sql.ErrNoRows) {
-			return errorf(NotFound, "schedule %d does not exist", id)
-		} else if err != nil {
+		old, err := t.scheduleName(id)
+		if err != nil {
 			return err
 		}
 		if _, err := t.Exec(`UPDATE schedules SET name = ?, description = ? WHERE id = ?`, in.Name, in.Description, id); err != nil {
@@ -177,10 +175,8 @@ func (db *DB) UpdateSchedule(ctx context.Context, actor string, id int64, in Sch
 // re-evaluated.
 func (db *DB) DeleteSchedule(ctx context.Context, actor string, id int64) error {
 	return db.update(ctx, func(t *txn) error {
-		var name string
-		if err := t.QueryRow(`SELECT name FROM schedules WHERE id = ?`, id).Scan(&name); errors.Is(err, sql.ErrNoRows) {
-			return errorf(NotFound, "schedule %d does not exist", id)
-		} else if err != nil {
+		name, err := t.scheduleName(id)
+		if err != nil {
 			return err
 		}
 		ids, err := t.ids(`SELECT id FROM endpoints WHERE schedule_id = ?`, id)
@@ -249,10 +245,8 @@ func (db *DB) DeleteEntry(ctx context.Context, actor string, scheduleID, entryID
 
 func (db *DB) changeEntries(ctx context.Context, actor string, scheduleID int64, action string, change func(*txn, string) (string, error)) error {
 	return db.update(ctx, func(t *txn) error {
-		var name string
-		if err := t.QueryRow(`SELECT name FROM schedules WHERE id = ?`, scheduleID).Scan(&name); errors.Is(err, sql.ErrNoRows) {
-			return errorf(NotFound, "schedule %d does not exist", scheduleID)
-		} else if err != nil {
+		name, err := t.scheduleName(scheduleID)
+		if err != nil {
 			return err
 		}
 		summary, err := change(t, name)
@@ -313,4 +307,14 @@ func (db *DB) CountCycles(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// scheduleName returns a schedule's name, or NotFound.
+func (t *txn) scheduleName(id int64) (string, error) {
+	var name string
+	err := t.QueryRow(`SELECT name FROM schedules WHERE id = ?`, id).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errorf(NotFound, "schedule %d does not exist", id)
+	}
+	return name, err
 }
