@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -208,10 +209,10 @@ func (db *DB) Seed(ctx context.Context, n int, seed uint64, progress Progress) (
 	// holds for the whole run).
 	// A large page cache while loading: the name index is filled in
 	// random order.
-	if _, err := db.w.ExecContext(ctx, `PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144`); err != nil {
+	if _, err := db.w.ExecContext(ctx, `PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144; PRAGMA threads = 2`); err != nil {
 		return err
 	}
-	defer db.w.ExecContext(context.Background(), `PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384`)
+	defer db.w.ExecContext(context.Background(), `PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384; PRAGMA threads = 0`)
 	g := NewGenerator(seed+uint64(first), db.now())
 	const chunk = 25000
 	for done := 0; done < n; done += chunk {
@@ -232,6 +233,14 @@ func (t *txn) insertGenerated(g *Generator, firstID int64, n int, schedIDs []int
 		max_disk_pct, low_disk, recheck_at, facts_updated_at, created_at)`, 33)
 	drives := t.bulk(`INSERT INTO drives (endpoint_id, mount, total_bytes, used_bytes)`, 4)
 	exemptions := t.bulk(`INSERT INTO endpoint_exemptions (code, name, endpoint_id, position, since, evidence)`, 6)
+	type exemptionRow struct {
+		code     Code
+		name     string
+		id       int64
+		pos      int
+		evidence string
+	}
+	var rows []exemptionRow
 	suspensions := t.bulk(`INSERT INTO suspensions (endpoint_id, cycles_remaining, from_at, until_at, reason, created_by, created_at)`, 7)
 	now := t.now.Unix()
 	for i := range n {
@@ -263,9 +272,7 @@ func (t *txn) insertGenerated(g *Generator, firstID int64, n int, schedIDs []int
 			}
 		}
 		for pos, e := range r.Exemptions {
-			if err := exemptions.add(string(e.Code), f.Name, id, pos, now, e.Evidence); err != nil {
-				return err
-			}
+			rows = append(rows, exemptionRow{e.Code, f.Name, id, pos, e.Evidence})
 		}
 		if susp != nil {
 			if err := suspensions.add(id, susp.CyclesRemaining, unix(susp.From), unix(susp.Until), susp.Reason, susp.CreatedBy, susp.CreatedAt.Unix()); err != nil {
@@ -273,6 +280,16 @@ func (t *txn) insertGenerated(g *Generator, firstID int64, n int, schedIDs []int
 			}
 		}
 		t.count(cellsOf(r.Impact, orEmpty(f.OSFamily), orEmpty(f.Protocol), sched, r.LowDisk, r.Codes()), +1)
+	}
+	// The exemption table is keyed by (code, name): inserting in that order
+	// fills its pages one after another instead of all over the tree.
+	slices.SortFunc(rows, func(a, b exemptionRow) int {
+		return cmp.Or(cmp.Compare(a.code, b.code), cmp.Compare(strings.ToLower(a.name), strings.ToLower(b.name)))
+	})
+	for _, r := range rows {
+		if err := exemptions.add(string(r.code), r.name, r.id, r.pos, now, r.evidence); err != nil {
+			return err
+		}
 	}
 	return firstErr(endpoints.flush, drives.flush, exemptions.flush, suspensions.flush)
 }
