@@ -103,6 +103,9 @@ for n in $sizes; do
 	rm -f "$jar"
 done
 
+# The hand-written "## Targets" section (what each number means against
+# the targets) is kept across runs.
+analysis=$(sed -n '/^## Targets/,$p' bench/results.md 2>/dev/null || true)
 {
 	echo "# patchready benchmark"
 	echo
@@ -111,6 +114,10 @@ done
 	cat "$results"
 	echo
 	printf '%s\n' "${notes[@]}"
+	if [ -n "$analysis" ]; then
+		echo
+		echo "$analysis"
+	fi
 } >bench/results.md
 echo
 cat bench/results.md
