@@ -856,7 +856,7 @@ func DiskCell(name string, d DiskView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if d.Low {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 84, "<span class=\"badge warn\">Low disk</span> ")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 84, "<span class=\"low-mark\" role=\"img\" aria-label=\"Low disk space\" title=\"Low disk space\">⚠</span> ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
