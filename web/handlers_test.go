@@ -462,3 +462,22 @@ func TestConcurrentPages(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyEstate: a new installation without endpoints or schedules.
+func TestEmptyEstate(t *testing.T) {
+	e := newEnv(t, 0)
+	c := e.login("admin")
+	for _, p := range []string{"/", "/servers", "/servers?impact=cannot-patch", "/servers.csv", "/schedules", "/audit", "/kb/powered-off"} {
+		res, body := c.get(p)
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d", p, res.StatusCode)
+		}
+		if p == "/servers" && !strings.Contains(body, "No endpoints match") {
+			t.Error("empty list not explained")
+		}
+	}
+	res, body := e.api(e.token("t"), "GET", "/api/v1/endpoints", "")
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, `"items":[]`) || !strings.Contains(body, `"total":0`) {
+		t.Fatalf("%d %s", res.StatusCode, body)
+	}
+}
