@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -50,6 +51,44 @@ func fromUnix(s *int64) *time.Time {
 	}
 	t := time.Unix(*s, 0).UTC()
 	return &t
+}
+
+// packDrives is the drives_packed copy of an endpoint's drives (see
+// migration 003), or NULL for none. Drives are sorted by mount already.
+func packDrives(ds []Drive) any {
+	if len(ds) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteByte(0x1e)
+		}
+		b.WriteString(d.Mount)
+		b.WriteByte(0x1f)
+		b.WriteString(strconv.FormatInt(d.TotalBytes, 10))
+		b.WriteByte(0x1f)
+		b.WriteString(strconv.FormatInt(d.UsedBytes, 10))
+	}
+	return b.String()
+}
+
+// unpackDrives reads drives_packed back.
+func unpackDrives(s string) ([]Drive, error) {
+	var out []Drive
+	for _, part := range strings.Split(s, "\x1e") {
+		f := strings.Split(part, "\x1f")
+		if len(f) != 3 {
+			return nil, fmt.Errorf("packed drive %q", part)
+		}
+		total, err1 := strconv.ParseInt(f[1], 10, 64)
+		used, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("packed drive %q", part)
+		}
+		out = append(out, Drive{Mount: f[0], TotalBytes: total, UsedBytes: used})
+	}
+	return out, nil
 }
 
 // normalize brings facts to the form they are stored in, so that comparing
@@ -406,8 +445,8 @@ func (db *DB) upsert(ctx context.Context, items []Facts, audit func(*txn, Upsert
 			switch {
 			case !ok:
 				c = &current{facts: *f}
-				if err := t.QueryRow(`INSERT INTO endpoints (`+factColumns+`, facts_updated_at, created_at)
-					VALUES (`+placeholders(23)+`, ?, ?) RETURNING id`, append(factArgs(f), t.now.Unix(), t.now.Unix())...).Scan(&c.id); err != nil {
+				if err := t.QueryRow(`INSERT INTO endpoints (`+factColumns+`, drives_packed, facts_updated_at, created_at)
+					VALUES (`+placeholders(23)+`, ?, ?, ?) RETURNING id`, append(factArgs(f), packDrives(f.Drives), t.now.Unix(), t.now.Unix())...).Scan(&c.id); err != nil {
 					return err
 				}
 				res.Created++
@@ -415,8 +454,8 @@ func (db *DB) upsert(ctx context.Context, items []Facts, audit func(*txn, Upsert
 				res.Unchanged++
 				continue
 			default:
-				if _, err := t.Exec(`UPDATE endpoints SET (`+factColumns+`, facts_updated_at) = (`+placeholders(23)+`, ?) WHERE id = ?`,
-					append(factArgs(f), t.now.Unix(), c.id)...); err != nil {
+				if _, err := t.Exec(`UPDATE endpoints SET (`+factColumns+`, drives_packed, facts_updated_at) = (`+placeholders(23)+`, ?, ?) WHERE id = ?`,
+					append(factArgs(f), packDrives(f.Drives), t.now.Unix(), c.id)...); err != nil {
 					return err
 				}
 				if c.facts.Name != f.Name {

@@ -229,8 +229,8 @@ func (db *DB) Seed(ctx context.Context, n int, seed uint64, progress Progress) (
 }
 
 func (t *txn) insertGenerated(g *Generator, firstID int64, n int, schedIDs []int64) error {
-	endpoints := t.bulk(`INSERT INTO endpoints (id, `+factColumns+`, schedule_id, primary_code, more_count, impact,
-		max_disk_pct, low_disk, recheck_at, facts_updated_at, created_at)`, 33)
+	endpoints := t.bulk(`INSERT INTO endpoints (id, `+factColumns+`, drives_packed, schedule_id, primary_code, more_count, impact,
+		max_disk_pct, low_disk, recheck_at, facts_updated_at, created_at)`, 34)
 	drives := t.bulk(`INSERT INTO drives (endpoint_id, mount, total_bytes, used_bytes)`, 4)
 	exemptions := t.bulk(`INSERT INTO endpoint_exemptions (code, name, endpoint_id, position, since, evidence)`, 6)
 	type exemptionRow struct {
@@ -262,7 +262,7 @@ func (t *txn) insertGenerated(g *Generator, firstID int64, n int, schedIDs []int
 		if p := r.Primary(); p != "" {
 			primary = string(p)
 		}
-		row := append(append([]any{id}, factArgs(&f)...), schedule, primary, max(len(r.Exemptions)-1, 0), r.Impact, r.MaxDiskPct, r.LowDisk, recheck, now, now)
+		row := append(append([]any{id}, factArgs(&f)...), packDrives(f.Drives), schedule, primary, max(len(r.Exemptions)-1, 0), r.Impact, r.MaxDiskPct, r.LowDisk, recheck, now, now)
 		if err := endpoints.add(row...); err != nil {
 			return fmt.Errorf("endpoint %s: %w", f.Name, err)
 		}

@@ -120,6 +120,11 @@ func TestUpsertDerivesExemptions(t *testing.T) {
 	if e.Primary != MaintenanceWindowRequired || e.Impact != TemporarilyCannotPatch || !e.LowDisk || *e.MaxDiskPct != 95 {
 		t.Fatalf("derived %+v", e)
 	}
+	// The list reads the drives' packed copy in the row.
+	p, err := db.List(ctx, Filter{}, true)
+	if err != nil || len(p.Rows) != 1 || !reflect.DeepEqual(p.Rows[0].Drives, f.Drives) {
+		t.Fatalf("listed drives %+v, want %+v (%v)", p.Rows, f.Drives, err)
+	}
 	// Same facts again: nothing written, no history.
 	if res := mustUpsert(t, db, f); res.Unchanged != 1 {
 		t.Fatalf("second upsert %+v", res)
@@ -135,6 +140,9 @@ func TestUpsertDerivesExemptions(t *testing.T) {
 	e, _ = db.Endpoint(ctx, e.ID)
 	if e.LowDisk || e.MaxDiskPct != nil || e.Impact != CannotPatch || e.MoreCount != 1 {
 		t.Fatalf("after change %+v", e)
+	}
+	if p, _ := db.List(ctx, Filter{}, true); p.Rows[0].Drives != nil {
+		t.Fatalf("drives left in the list after they were removed: %+v", p.Rows[0].Drives)
 	}
 	if !e.Exemptions[1].Since.Equal(now) || !e.Exemptions[0].Since.Equal(now.Add(time.Hour)) {
 		t.Fatalf("since %v", e.Exemptions)
