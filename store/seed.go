@@ -243,9 +243,16 @@ func (t *txn) insertGenerated(g *Generator, firstID int64, n int, schedIDs []int
 	var rows []exemptionRow
 	suspensions := t.bulk(`INSERT INTO suspensions (endpoint_id, cycles_remaining, from_at, until_at, reason, created_by, created_at)`, 7)
 	now := t.now.Unix()
+	// Generate the batch first and give it ids in name order: the unique
+	// name index then fills in runs instead of at random.
+	batch := make([]Facts, n)
+	for i := range batch {
+		batch[i] = g.Facts(firstID + int64(i))
+	}
+	slices.SortFunc(batch, func(a, b Facts) int { return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 	for i := range n {
 		id := firstID + int64(i)
-		f := g.Facts(id)
+		f := batch[i]
 		sched, susp := g.State(schedIDs)
 		plan, err := t.plan(sched)
 		if err != nil {
