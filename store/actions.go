@@ -43,7 +43,7 @@ func uniq(ids []int64) map[int64]bool {
 
 // SuspendInput suspends for a number of cycles, or between two times.
 type SuspendInput struct {
-	Cycles      int
+	Cycles      *int // nil: not given
 	From, Until *time.Time
 	Reason      string
 }
@@ -52,12 +52,12 @@ type SuspendInput struct {
 func (in *SuspendInput) Validate(now time.Time) error {
 	in.Reason = strings.TrimSpace(in.Reason)
 	var d []FieldError
-	byCycles := in.Cycles != 0
+	byCycles := in.Cycles != nil
 	byDates := in.From != nil || in.Until != nil
 	switch {
 	case byCycles && byDates:
 		d = append(d, FieldError{Field: "cycles", Message: "give either a number of cycles or dates, not both"})
-	case byCycles && (in.Cycles < 1 || in.Cycles > 100):
+	case byCycles && (*in.Cycles < 1 || *in.Cycles > 100):
 		d = append(d, FieldError{Field: "cycles", Message: "must be between 1 and 100"})
 	case byDates && (in.From == nil || in.Until == nil):
 		d = append(d, FieldError{Field: "until", Message: "both a start and an end date are needed"})
@@ -128,8 +128,8 @@ func (db *DB) Suspend(ctx context.Context, actor string, tg Target, in SuspendIn
 	}
 	return db.act(ctx, actor, "suspend", tg, "suspended", func(t *txn, c *current) (string, string, error) {
 		s := &Suspension{From: in.From, Until: in.Until, Reason: in.Reason, CreatedBy: actor, CreatedAt: t.now}
-		if in.Cycles > 0 {
-			n := in.Cycles
+		if in.Cycles != nil {
+			n := *in.Cycles // each endpoint its own counter
 			s.CyclesRemaining = &n
 		}
 		before := c.state.Suspension.String()

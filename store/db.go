@@ -173,12 +173,11 @@ func (db *DB) Backup(ctx context.Context, file string) error {
 
 // Setting keys.
 const (
-	keyLowDisk        = "low_disk_pct"
-	keyDisconnect     = "disconnect_after_minutes"
-	keyWSUS           = "wsus_after_hours"
-	keySessionKey     = "session_key"
-	keyCountsVersion  = "counts_version"
-	keyLastReevaluate = "last_reevaluate_at"
+	keyLowDisk       = "low_disk_pct"
+	keyDisconnect    = "disconnect_after_minutes"
+	keyWSUS          = "wsus_after_hours"
+	keySessionKey    = "session_key"
+	keyCountsVersion = "counts_version"
 )
 
 func (db *DB) loadSettings(ctx context.Context) error {

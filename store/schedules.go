@@ -290,12 +290,14 @@ func (db *DB) CountCycles(ctx context.Context) error {
 			if err := t.QueryRow(`SELECT cycles_counted_until FROM schedules WHERE id = ?`, s.ID).Scan(&counted); err != nil {
 				return err
 			}
+			// Windows ending in (counted, now] use up cycles; with none, the
+			// mark stays where it is and the next call looks at a longer span.
 			n := s.WindowsEndedBetween(time.Unix(counted, 0), t.now)
-			if _, err := t.Exec(`UPDATE schedules SET cycles_counted_until = ? WHERE id = ?`, t.now.Unix(), s.ID); err != nil {
-				return err
-			}
 			if n == 0 {
 				continue
+			}
+			if _, err := t.Exec(`UPDATE schedules SET cycles_counted_until = ? WHERE id = ?`, t.now.Unix(), s.ID); err != nil {
+				return err
 			}
 			if _, err := t.Exec(`UPDATE suspensions SET cycles_remaining = max(cycles_remaining - ?, 0)
 				WHERE cycles_remaining > 0 AND endpoint_id IN (SELECT id FROM endpoints WHERE schedule_id = ?)`, n, s.ID); err != nil {

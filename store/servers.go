@@ -194,7 +194,7 @@ func (f *Filter) orderBy(reverse bool) string {
 // List returns one page of matching endpoints; withDrives adds every drive
 // of the endpoints on the page (for the Disk Space In Use pop-up).
 func (db *DB) List(ctx context.Context, f Filter, withDrives bool) (Page, error) {
-	total, err := db.count(ctx, f)
+	total, err := db.Count(ctx, f)
 	if err != nil {
 		return Page{}, err
 	}
@@ -396,8 +396,8 @@ func (db *DB) cells(ctx context.Context, f Filter) (map[countKey]int64, error) {
 	return out, nil
 }
 
-// count is the number of matching endpoints.
-func (db *DB) count(ctx context.Context, f Filter) (int64, error) {
+// Count is the number of endpoints matching a filter.
+func (db *DB) Count(ctx context.Context, f Filter) (int64, error) {
 	cells, err := db.cells(ctx, f)
 	if err != nil {
 		return 0, err
@@ -498,24 +498,23 @@ func firstErr(fns ...func() error) error {
 
 // Overview is the estate at a glance.
 type Overview struct {
-	Total      int64
-	ByImpact   map[Impact]int64
-	ByCode     map[Code]int64
-	LowDisk    int64
-	BySchedule map[int64]int64
+	Total    int64
+	ByImpact map[Impact]int64
+	ByCode   map[Code]int64
+	LowDisk  int64
 }
 
 // Overview sums the counters.
 func (db *DB) Overview(ctx context.Context) (Overview, error) {
 	fc, err := db.Facets(ctx, Filter{})
-	return Overview{Total: fc.Unfiltered, ByImpact: fc.Impact, ByCode: fc.Exemption, LowDisk: fc.LowDisk, BySchedule: fc.Schedule}, err
+	return Overview{Total: fc.Unfiltered, ByImpact: fc.Impact, ByCode: fc.Exemption, LowDisk: fc.LowDisk}, err
 }
 
 // Each streams every matching endpoint in the filter's order (for CSV),
 // reading in name-keyset batches so no long read transaction is held.
 func (db *DB) Each(ctx context.Context, f Filter, withDrives bool, fn func(Row) error) error {
 	f.Page, f.PerPage, f.Before = 1, MaxPerPage, ""
-	total, err := db.count(ctx, f)
+	total, err := db.Count(ctx, f)
 	if err != nil {
 		return err
 	}

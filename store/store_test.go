@@ -231,7 +231,7 @@ func TestSchedulesAndCycles(t *testing.T) {
 	if got := codesOf(t, db, f.Name); !reflect.DeepEqual(got, []Code{AwaitingMaintenanceWindow}) {
 		t.Fatalf("future schedule: %v", got)
 	}
-	if _, err := db.Suspend(ctx, "alice", tg, SuspendInput{Cycles: 2, Reason: "change freeze"}); err != nil {
+	if _, err := db.Suspend(ctx, "alice", tg, SuspendInput{Cycles: ptr(2), Reason: "change freeze"}); err != nil {
 		t.Fatal(err)
 	}
 	// The first window opens: awaiting clears, the suspension holds.
@@ -358,5 +358,31 @@ func TestSeedDemoCoversCatalogAndBackup(t *testing.T) {
 	ov2, _ := copyDB.Overview(ctx)
 	if ov2.Total != 3000 {
 		t.Fatalf("backup has %d endpoints", ov2.Total)
+	}
+}
+
+// TestQuietTickWritesNothing: with nothing due, the background clock's tick
+// leaves the database (and so every cache keyed on the counters) alone.
+func TestQuietTickWritesNothing(t *testing.T) {
+	db, clk := MustOpen(t)
+	ctx := context.Background()
+	if err := db.SeedDemo(ctx, 200); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Tick(ctx); err != nil { // first tick may do real work
+		t.Fatal(err)
+	}
+	version := func() string {
+		var v string
+		db.r.QueryRow(`SELECT value FROM settings WHERE key = ?`, keyCountsVersion).Scan(&v)
+		return v
+	}
+	before := version()
+	clk.advance(time.Second)
+	if err := db.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := version(); after != before {
+		t.Fatalf("a quiet tick wrote: version %s → %s", before, after)
 	}
 }

@@ -18,16 +18,28 @@ type txn struct {
 }
 
 // update runs fn in a write transaction, then adds the counter deltas and
-// commits; nothing of fn is kept if it fails.
+// commits; nothing of fn is kept if it fails. A transaction that changed no
+// row is rolled back instead: the background clock's quiet ticks then leave
+// the counters' version, and every cache keyed on it, alone.
 func (db *DB) update(ctx context.Context, fn func(*txn) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	var before, after int64
+	if err := tx.QueryRow(`SELECT total_changes()`).Scan(&before); err != nil {
+		return err
+	}
 	t := &txn{Tx: tx, now: db.now(), settings: db.Settings(), delta: map[countKey]int64{}}
 	if err := fn(t); err != nil {
 		return err
+	}
+	if err := tx.QueryRow(`SELECT total_changes()`).Scan(&after); err != nil {
+		return err
+	}
+	if after == before {
+		return nil // nothing written; the deferred rollback ends it
 	}
 	version, err := flushCounts(tx, t.delta)
 	if err != nil {

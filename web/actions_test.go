@@ -192,6 +192,9 @@ func TestBulkActionOverThousandEndpoints(t *testing.T) {
 	}
 	// Nothing checked: an error message, not an action on everything.
 	res, _ = c.post("/servers/bulk", url.Values{"action": {"unsuspend"}, "scope": {"checked"}, "confirm": {"yes"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("empty selection: %d", res.StatusCode)
+	}
 	if !strings.Contains(mustGet(c, "/servers"), "Check at least one row") {
 		t.Fatal("no message for an empty selection")
 	}

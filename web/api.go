@@ -240,13 +240,7 @@ func (s *Server) apiSuspend(c echo.Context) error {
 	if err := dec.Decode(&b); err != nil {
 		return &store.Error{Kind: store.Invalid, Message: "the body must be {\"cycles\": N, \"reason\": \"…\"} or {\"from\", \"until\", \"reason\"}: " + jsonProblem(err)}
 	}
-	in := store.SuspendInput{From: b.From, Until: b.Until, Reason: b.Reason}
-	if b.Cycles != nil {
-		in.Cycles = *b.Cycles
-		if in.Cycles == 0 {
-			in.Cycles = -1
-		}
-	}
+	in := store.SuspendInput{Cycles: b.Cycles, From: b.From, Until: b.Until, Reason: b.Reason}
 	return s.apiAction(c, func(tg store.Target) (store.ActionResult, error) {
 		return s.db.Suspend(c.Request().Context(), actor(c), tg, in)
 	})

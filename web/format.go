@@ -77,8 +77,3 @@ func orDash(s string) string {
 	}
 	return s
 }
-
-func kbURL(c store.Code) string {
-	e, _ := store.Lookup(c)
-	return "/kb/" + e.Slug
-}

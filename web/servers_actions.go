@@ -39,10 +39,7 @@ func suspendForm(c echo.Context) (store.SuspendInput, error) {
 			return in, &store.Error{Kind: store.Invalid, Message: fmt.Sprintf("cycles: %q is not a whole number", v),
 				Details: []store.FieldError{{Field: "cycles", Message: "not a whole number"}}}
 		}
-		in.Cycles = n
-		if n == 0 {
-			in.Cycles = -1 // zero cycles is a mistake, not "no cycles given"
-		}
+		in.Cycles = &n
 	}
 	var err error
 	if in.From, err = formTime(c, "from"); err != nil {
@@ -155,12 +152,9 @@ func (s *Server) serversBulk(c echo.Context) error {
 			return err
 		}
 		tg.Filter = &f
-		f.PerPage = 1
-		p, err := s.db.List(ctx, f, false)
-		if err != nil {
+		if count, err = s.db.Count(ctx, f); err != nil {
 			return err
 		}
-		count = p.Total
 	case "checked", "":
 		for _, v := range form["id"] {
 			id, err := strconv.ParseInt(v, 10, 64)
