@@ -133,6 +133,7 @@ type current struct {
 	exemptions []Exemption
 	derived    derived
 	counted    []countKey // the counter cells it is counted in now; nil when new
+	updatedAt  int64      // facts_updated_at
 }
 
 // derived are the columns the rules write on the endpoint row.
@@ -166,7 +167,7 @@ func loadCurrent(tx *sql.Tx, ids []int64) (map[int64]*current, error) {
 func loadChunk(tx *sql.Tx, ids []int64, out map[int64]*current) error {
 	in, list := inIDs(ids)
 	rows, err := tx.Query(`SELECT id, `+factColumns+`, coalesce(schedule_id, 0), coalesce(primary_code, ''), more_count,
-		impact, max_disk_pct, low_disk, recheck_at FROM endpoints WHERE id IN (`+in+`)`, list...)
+		impact, max_disk_pct, low_disk, recheck_at, facts_updated_at FROM endpoints WHERE id IN (`+in+`)`, list...)
 	if err != nil {
 		return err
 	}
@@ -175,7 +176,7 @@ func loadChunk(tx *sql.Tx, ids []int64, out map[int64]*current) error {
 		c := &current{}
 		dests, done := factDests(&c.facts)
 		d := &c.derived
-		if err := rows.Scan(append(append([]any{&c.id}, dests...), &c.scheduleID, &d.Primary, &d.More, &d.Impact, &d.MaxDisk, &d.LowDisk, &d.RecheckAt)...); err != nil {
+		if err := rows.Scan(append(append([]any{&c.id}, dests...), &c.scheduleID, &d.Primary, &d.More, &d.Impact, &d.MaxDisk, &d.LowDisk, &d.RecheckAt, &c.updatedAt)...); err != nil {
 			return err
 		}
 		done()
@@ -577,16 +578,6 @@ func (db *DB) Endpoints(ctx context.Context, ids []int64) ([]*Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	updated := map[int64]int64{}
-	in, args := inIDs(ids)
-	if err := eachRow(tx, `SELECT id, facts_updated_at FROM endpoints WHERE id IN (`+in+`)`, func(r *sql.Rows) error {
-		var id, at int64
-		err := r.Scan(&id, &at)
-		updated[id] = at
-		return err
-	}, args...); err != nil {
-		return nil, err
-	}
 	out := make([]*Endpoint, 0, len(ids))
 	for _, id := range ids {
 		c, ok := cur[id]
@@ -596,7 +587,7 @@ func (db *DB) Endpoints(ctx context.Context, ids []int64) ([]*Endpoint, error) {
 		out = append(out, &Endpoint{ID: c.id, Facts: c.facts, ScheduleID: c.scheduleID, ScheduleName: names[c.scheduleID],
 			RebootAckedAt: c.state.RebootAckedAt, Suspension: c.state.Suspension, Exemptions: c.exemptions,
 			Primary: c.derived.Primary, MoreCount: c.derived.More, Impact: c.derived.Impact, MaxDiskPct: c.derived.MaxDisk,
-			LowDisk: c.derived.LowDisk, FactsUpdatedAt: time.Unix(updated[id], 0).UTC()})
+			LowDisk: c.derived.LowDisk, FactsUpdatedAt: time.Unix(c.updatedAt, 0).UTC()})
 	}
 	return out, nil
 }
