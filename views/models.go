@@ -98,7 +98,8 @@ type ServersPage struct {
 	Filtered   bool
 	Assignable []Option // schedules for the bulk action
 	LowDiskPct string
-	Errors     map[string]string
+	Bulk       map[string]string // a rejected bulk action's fields, as typed
+	Checked    map[int64]bool    // rows checked for it
 }
 
 // ExemptionView is one exemption on the endpoint page.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -197,6 +199,19 @@ func TestBulkActionOverThousandEndpoints(t *testing.T) {
 	}
 	if !strings.Contains(mustGet(c, "/servers"), "Check at least one row") {
 		t.Fatal("no message for an empty selection")
+	}
+	// Refused input: the list again, the form as typed, what was wrong, nothing changed.
+	before = auditCount(t, e)
+	first, _ := e.db.List(ctx, store.Filter{OS: "linux", PerPage: 1}, false)
+	row := strconv.FormatInt(first.Rows[0].ID, 10)
+	res, body = c.post("/servers/bulk", url.Values{"action": {"suspend"}, "scope": {"checked"}, "id": {row}, "filter": {"os=linux"},
+		"cycles": {"2"}, "from": {"2030-01-02T10:00"}, "until": {"2030-01-01T10:00"}, "reason": {"typed reason"}, "confirm": {"yes"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `value="typed reason"`) ||
+		!strings.Contains(body, "The bulk action was not run") || !strings.Contains(body, `value="`+row+`" form="bulk" aria-label=`) {
+		t.Fatalf("rejected bulk suspend: %d", res.StatusCode)
+	}
+	if !regexp.MustCompile(`value="`+row+`" form="bulk" aria-label="[^"]+" checked`).MatchString(body) || auditCount(t, e) != before {
+		t.Fatal("checked row not kept, or something changed")
 	}
 	for _, bad := range []url.Values{
 		{"action": {"reboot-now"}, "scope": {"all"}},

@@ -181,24 +181,24 @@ func (s *Server) serversBulk(c echo.Context) error {
 		what, run = "acknowledge the reboot", func() (store.ActionResult, error) { return s.db.AcknowledgeReboot(ctx, who, tg) }
 	case "suspend":
 		in, err := suspendForm(c)
-		if err != nil {
-			return err
+		if err == nil {
+			err = in.Validate(time.Now())
 		}
-		if err := in.Validate(time.Now()); err != nil {
-			return err
+		if err != nil {
+			return s.rejectBulk(c, form, err)
 		}
 		what = "suspend (" + strings.TrimSpace(in.Reason) + ")"
 		run = func() (store.ActionResult, error) { return s.db.Suspend(ctx, who, tg, in) }
 	case "schedule":
 		id, err := strconv.ParseInt(form.Get("schedule_id"), 10, 64)
 		if err != nil || id < 0 {
-			return badParam("schedule_id", form.Get("schedule_id"), "a schedule id, or 0 for none")
+			return s.rejectBulk(c, form, badParam("schedule_id", form.Get("schedule_id"), "a schedule id, or 0 for none"))
 		}
 		what = "remove the schedule"
 		if id != 0 {
 			sc, err := s.db.Schedule(ctx, id)
 			if err != nil {
-				return err
+				return s.rejectBulk(c, form, err)
 			}
 			what = "assign schedule " + sc.Name
 		}
@@ -226,4 +226,26 @@ func (s *Server) serversBulk(c echo.Context) error {
 	}
 	return redirectWithFlash(c, "/servers?"+form.Get("filter"), "ok",
 		fmt.Sprintf("Done: %s — %d of %d endpoints changed (the others needed no change).", what, res.Changed, res.Matched))
+}
+
+// rejectBulk shows the list again, with the bulk form as typed, the rows
+// still checked and what was wrong, when a bulk action's input is refused.
+func (s *Server) rejectBulk(c echo.Context, form url.Values, err error) error {
+	if k := store.KindOf(err); k != store.Invalid && k != store.NotFound {
+		return err
+	}
+	query, qerr := url.ParseQuery(form.Get("filter"))
+	if qerr != nil {
+		return badParam("filter", form.Get("filter"), "the Servers list's query")
+	}
+	rej := &bulkRejected{err: err, fields: map[string]string{}, checked: map[int64]bool{}}
+	for _, k := range []string{"action", "scope", "cycles", "from", "until", "reason", "schedule_id"} {
+		rej.fields[k] = form.Get(k)
+	}
+	for _, v := range form["id"] {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			rej.checked[id] = true
+		}
+	}
+	return s.renderServers(c, http.StatusUnprocessableEntity, query, rej)
 }

@@ -62,7 +62,13 @@ func visibleColumns(u *store.User) map[string]bool {
 }
 
 func (s *Server) serversList(c echo.Context) error {
-	f, err := parseFilter(c.QueryParams())
+	return s.renderServers(c, http.StatusOK, c.QueryParams(), nil)
+}
+
+// renderServers shows the list for a query; bulk, when set, is a rejected
+// bulk action shown again with its fields as typed and what was wrong.
+func (s *Server) renderServers(c echo.Context, status int, query url.Values, bulk *bulkRejected) error {
+	f, err := parseFilter(query)
 	if err != nil {
 		return err
 	}
@@ -82,7 +88,18 @@ func (s *Server) serversList(c echo.Context) error {
 		return err
 	}
 	m := s.serversModel(c, f, p, facets, schedules, show)
-	return render(c, http.StatusOK, views.Servers(m))
+	if bulk != nil {
+		m.Bulk, m.Checked = bulk.fields, bulk.checked
+		m.Flash, m.FlashKind = "The bulk action was not run: "+bulk.err.Error(), "error"
+	}
+	return render(c, status, views.Servers(m))
+}
+
+// bulkRejected is a bulk action refused for its input.
+type bulkRejected struct {
+	err     error
+	fields  map[string]string
+	checked map[int64]bool
 }
 
 // serversModel prepares the Servers list for the view.
