@@ -24,7 +24,26 @@ type countKey struct {
 type counts struct {
 	version int64
 	cells   map[countKey]int64
+	list    []cell    // the same cells as a slice: summing reads every one, and a slice is several times faster to walk than a map
 	checked time.Time // when the version was last compared with the database
+}
+
+// cell is one counter cell and its count.
+type cell struct {
+	countKey
+	n int64
+}
+
+func newCounts(version int64, cells map[countKey]int64, checked time.Time) *counts {
+	return &counts{version: version, cells: cells, list: cellList(cells), checked: checked}
+}
+
+func cellList(cells map[countKey]int64) []cell {
+	list := make([]cell, 0, len(cells))
+	for k, n := range cells {
+		list = append(list, cell{k, n})
+	}
+	return list
 }
 
 // recheckCounts is how long the cached counts are trusted without asking
@@ -86,16 +105,16 @@ func (db *DB) applyCounts(version int64, delta map[countKey]int64) {
 		db.counts = nil
 		return
 	}
-	next := &counts{version: version, cells: make(map[countKey]int64, len(c.cells)+len(delta)), checked: c.checked}
+	cells := make(map[countKey]int64, len(c.cells)+len(delta))
 	for k, n := range c.cells {
-		next.cells[k] = n
+		cells[k] = n
 	}
 	for k, n := range delta {
-		if next.cells[k] += n; next.cells[k] == 0 {
-			delete(next.cells, k)
+		if cells[k] += n; cells[k] == 0 {
+			delete(cells, k)
 		}
 	}
-	db.counts = next
+	db.counts = newCounts(version, cells, c.checked)
 }
 
 // currentCounts returns the counts, reloading them when another process (or
@@ -116,7 +135,7 @@ func (db *DB) currentCounts(ctx context.Context) (*counts, error) {
 	if c != nil && c.version == version {
 		db.mu.Lock()
 		if db.counts == c {
-			c = &counts{version: c.version, cells: c.cells, checked: time.Now()}
+			c = &counts{version: c.version, cells: c.cells, list: c.list, checked: time.Now()}
 			db.counts = c
 		}
 		db.mu.Unlock()
@@ -137,18 +156,19 @@ func (db *DB) currentCounts(ctx context.Context) (*counts, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	c = &counts{version: version, cells: map[countKey]int64{}, checked: time.Now()}
+	cells := map[countKey]int64{}
 	for rows.Next() {
 		var k countKey
 		var n int64
 		if err := rows.Scan(&k.Code, &k.Impact, &k.OS, &k.Protocol, &k.ScheduleID, &k.LowDisk, &n); err != nil {
 			return nil, err
 		}
-		c.cells[k] = n
+		cells[k] = n
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	c = newCounts(version, cells, time.Now())
 	db.mu.Lock()
 	if db.counts == nil || db.counts.version < c.version {
 		db.counts = c

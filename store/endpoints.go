@@ -75,18 +75,18 @@ func packDrives(ds []Drive) any {
 
 // unpackDrives reads drives_packed back.
 func unpackDrives(s string) ([]Drive, error) {
-	var out []Drive
-	for _, part := range strings.Split(s, "\x1e") {
-		f := strings.Split(part, "\x1f")
-		if len(f) != 3 {
+	out := make([]Drive, 0, strings.Count(s, "\x1e")+1)
+	for s != "" {
+		var part string
+		part, s, _ = strings.Cut(s, "\x1e")
+		mount, rest, ok1 := strings.Cut(part, "\x1f")
+		total, used, ok2 := strings.Cut(rest, "\x1f")
+		t, err1 := strconv.ParseInt(total, 10, 64)
+		u, err2 := strconv.ParseInt(used, 10, 64)
+		if !ok1 || !ok2 || err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("packed drive %q", part)
 		}
-		total, err1 := strconv.ParseInt(f[1], 10, 64)
-		used, err2 := strconv.ParseInt(f[2], 10, 64)
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("packed drive %q", part)
-		}
-		out = append(out, Drive{Mount: f[0], TotalBytes: total, UsedBytes: used})
+		out = append(out, Drive{Mount: mount, TotalBytes: t, UsedBytes: u})
 	}
 	return out, nil
 }

@@ -135,7 +135,7 @@ func (db *DB) userWhere(ctx context.Context, cond string, arg any, hash *string)
 	u := &User{}
 	var cols *string
 	var created int64
-	err := db.r.QueryRowContext(ctx, `SELECT id, name, role, disabled, columns, created_at, password_hash FROM users WHERE `+cond, arg).
+	err := db.queryRow(ctx, `SELECT id, name, role, disabled, columns, created_at, password_hash FROM users WHERE `+cond, arg).
 		Scan(&u.ID, &u.Name, &u.Role, &u.Disabled, &cols, &created, hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorf(NotFound, "no such user")

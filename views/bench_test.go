@@ -22,7 +22,7 @@ func BenchmarkServersRender(b *testing.B) {
 			More: 1, Impact: "temporarily-cannot-patch", ImpactLabel: "Temporarily cannot patch", Schedule: "Weekly Sunday 02:00",
 			LastContact: "12 min ago", Disk: DiskView{Known: true, Pct: "93.1 %", Width: "width:93%", Low: true}}
 		for _, mount := range []string{"/", "/var", "/data"} {
-			r.Disk.Drives = append(r.Disk.Drives, DriveView{Mount: mount, Size: "120 GiB", Used: "90.0 GiB", Free: "30.0 GiB", Pct: "75.0 %"})
+			r.Disk.Drives = append(r.Disk.Drives, DriveView{Mount: mount, Total: 120 << 30, Used: 90 << 30, Pct: 75})
 		}
 		m.Rows = append(m.Rows, r)
 	}

@@ -45,10 +45,13 @@ type DiskView struct {
 	Drives []DriveView
 }
 
-// DriveView is one drive in the pop-up.
+// DriveView is one drive, in the pop-up and on the endpoint page. Its
+// numbers are formatted by the view (see disk.go).
 type DriveView struct {
-	Mount, Size, Used, Free, Pct string
-	Low                          bool
+	Mount       string
+	Total, Used int64   // bytes
+	Pct         float64 // share in use
+	Low         bool
 }
 
 // ServerRow is one row of the Servers list, formatted.

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"patchready/store"
+	"patchready/views"
 )
 
 // browser starts headless Chromium for a test. Without a browser the test
@@ -147,7 +148,7 @@ func TestBrowserServersList(t *testing.T) {
 
 	t.Run("hovering a disk cell lists every drive", func(t *testing.T) {
 		// Pick a row with several drives and a low one, near the middle.
-		id := eval[string](t, ctx, `[...document.querySelectorAll('#servers > tbody > tr')].find(r => r.querySelectorAll('[role=tooltip] tbody tr').length > 1 && r.querySelector('.disk.low')).dataset.id`)
+		id := eval[string](t, ctx, `[...document.querySelectorAll('#servers > tbody > tr')].find(r => r.querySelectorAll('[role=tooltip] tbody tr').length > 1 && r.querySelector('.disk[data-low]')).dataset.id`)
 		sel := `tr[data-id="` + id + `"] .disk`
 		tip := sel + ` [role=tooltip]`
 		if eval[string](t, ctx, `getComputedStyle(document.querySelector('`+tip+`')).display`) != "none" {
@@ -169,7 +170,7 @@ func TestBrowserServersList(t *testing.T) {
 		ep, _ := e.db.Endpoint(context.Background(), n)
 		for _, d := range ep.Drives {
 			want := fmt.Sprintf("%.1f %%", d.UsedPct())
-			if !strings.Contains(text, d.Mount) || !strings.Contains(text, want) || !strings.Contains(text, bytesText(d.FreeBytes())) {
+			if !strings.Contains(text, d.Mount) || !strings.Contains(text, want) || !strings.Contains(text, views.Bytes(d.FreeBytes())) {
 				t.Fatalf("pop-up %q lacks drive %s (%s)", text, d.Mount, want)
 			}
 		}

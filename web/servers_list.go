@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/csv"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -164,8 +163,9 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 		names[sc.ID] = sc.Name
 		m.Assignable = append(m.Assignable, views.Option{Value: strconv.FormatInt(sc.ID, 10), Label: sc.Name})
 	}
+	m.Rows = make([]views.ServerRow, 0, len(p.Rows))
 	for _, r := range p.Rows {
-		row := views.ServerRow{ID: r.ID, URL: fmt.Sprintf("/servers/%d", r.ID), Name: r.Name, IP: orDash(r.IP),
+		row := views.ServerRow{ID: r.ID, URL: "/servers/" + strconv.FormatInt(r.ID, 10), Name: r.Name, IP: orDash(r.IP),
 			OS: orDash(r.OSName), Protocol: orDash(r.Protocol), Connector: orDash(r.Connector), Power: orDash(r.Power),
 			More: r.More, Impact: r.Impact.String(), ImpactLabel: r.Impact.Label(), Schedule: orDash(r.ScheduleName), LastContact: "—"}
 		if r.Primary != "" {
