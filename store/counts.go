@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,7 +28,20 @@ type counts struct {
 	cells   map[countKey]int64
 	list    []cell    // the same cells as a slice: summing reads every one, and a slice is several times faster to walk than a map
 	checked time.Time // when the version was last compared with the database
+	facets  *facetCache
 }
+
+// facetCache keeps the facets summed for recent filters at one version of
+// the counts: a user paging through a filter asks for the same sums on
+// every page, and summing walks every cell.
+type facetCache struct {
+	m sync.Map // filter key → Facets
+	n atomic.Int32
+}
+
+// maxCachedFacets bounds a version's cache; filters past it are summed
+// each time.
+const maxCachedFacets = 1024
 
 // cell is one counter cell and its count.
 type cell struct {
@@ -35,7 +50,7 @@ type cell struct {
 }
 
 func newCounts(version int64, cells map[countKey]int64, checked time.Time) *counts {
-	return &counts{version: version, cells: cells, list: cellList(cells), checked: checked}
+	return &counts{version: version, cells: cells, list: cellList(cells), checked: checked, facets: &facetCache{}}
 }
 
 func cellList(cells map[countKey]int64) []cell {
@@ -135,7 +150,7 @@ func (db *DB) currentCounts(ctx context.Context) (*counts, error) {
 	if c != nil && c.version == version {
 		db.mu.Lock()
 		if db.counts == c {
-			c = &counts{version: c.version, cells: c.cells, list: c.list, checked: time.Now()}
+			c = &counts{version: c.version, cells: c.cells, list: c.list, checked: time.Now(), facets: c.facets}
 			db.counts = c
 		}
 		db.mu.Unlock()

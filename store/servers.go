@@ -447,14 +447,48 @@ type Facets struct {
 	Unfiltered int64           // every endpoint (text search aside)
 }
 
-// Facets counts the options of every filter under the others.
+// Facets counts the options of every filter under the others. The maps of
+// the result may be shared with other callers: read them, do not change them.
 func (db *DB) Facets(ctx context.Context, f Filter) (Facets, error) {
+	if f.Q != "" || len(f.Exemptions) > 1 {
+		cells, err := db.cells(ctx, f)
+		if err != nil {
+			return Facets{}, err
+		}
+		return sumFacets(cells, f), nil
+	}
+	c, err := db.currentCounts(ctx)
+	if err != nil {
+		return Facets{}, err
+	}
+	key := f.dimensionKey()
+	if fc, ok := c.facets.m.Load(key); ok {
+		return fc.(Facets), nil
+	}
+	fc := sumFacets(c.list, f)
+	if c.facets.n.Add(1) <= maxCachedFacets {
+		c.facets.m.Store(key, fc)
+	}
+	return fc, nil
+}
+
+// dimensionKey identifies the filter's counted dimensions (not its text,
+// order or page).
+func (f *Filter) dimensionKey() string {
+	impact, schedule := -1, int64(-1)
+	if f.Impact != nil {
+		impact = int(*f.Impact)
+	}
+	if f.Schedule != nil {
+		schedule = *f.Schedule
+	}
+	return fmt.Sprint(f.Exemptions, impact, f.LowDisk, f.OS, f.Protocol, schedule)
+}
+
+// sumFacets sums cells into the facets of f.
+func sumFacets(cells []cell, f Filter) Facets {
 	fc := Facets{Impact: map[Impact]int64{}, Exemption: map[Code]int64{}, OS: map[string]int64{},
 		Protocol: map[string]int64{}, Schedule: map[int64]int64{}}
-	cells, err := db.cells(ctx, f)
-	if err != nil {
-		return fc, err
-	}
 	base := f.baseCode()
 	for _, c := range cells {
 		k, v := c.countKey, c.n
@@ -486,7 +520,7 @@ func (db *DB) Facets(ctx context.Context, f Filter) (Facets, error) {
 			fc.Schedule[k.ScheduleID] += v
 		}
 	}
-	return fc, nil
+	return fc
 }
 
 // plan chooses how the page query reads. A text search is a scan either

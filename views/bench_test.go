@@ -20,7 +20,7 @@ func BenchmarkServersRender(b *testing.B) {
 		r := ServerRow{ID: int64(i), URL: fmt.Sprint("/servers/", i), Name: fmt.Sprintf("web-fra1-%07d", i), IP: "10.16.0.1",
 			OS: "Ubuntu 24.04 LTS", Protocol: "ssh", Primary: "Maintenance Window Expired", PrimaryURL: "/kb/maintenance-window-expired",
 			More: 1, Impact: "temporarily-cannot-patch", ImpactLabel: "Temporarily cannot patch", Schedule: "Weekly Sunday 02:00",
-			LastContact: "12 min ago", Disk: DiskView{Known: true, Pct: "93.1 %", Width: "width:93%", Low: true}}
+			LastContact: "12 min ago", Disk: DiskView{Known: true, Pct: "93.1 %", Fill: 93, Low: true}}
 		for _, mount := range []string{"/", "/var", "/data"} {
 			r.Disk.Drives = append(r.Disk.Drives, DriveView{Mount: mount, Total: 120 << 30, Used: 90 << 30, Pct: 75})
 		}

@@ -40,7 +40,7 @@ type Column struct {
 type DiskView struct {
 	Known  bool
 	Pct    string // "93.4 %"
-	Width  string // "width:93%"
+	Fill   int    // the bar's filled share, 0–100
 	Low    bool
 	Drives []DriveView
 }

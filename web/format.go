@@ -35,13 +35,15 @@ func span(d time.Duration) string {
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") }
 
-// diskView prepares the Disk Space In Use cell.
-func diskView(max *float64, drives []store.Drive, threshold float64) views.DiskView {
-	if max == nil {
+// diskView prepares the Disk Space In Use cell from the fullest drive's
+// share and every drive.
+func diskView(fullest *float64, drives []store.Drive, threshold float64) views.DiskView {
+	if fullest == nil {
 		return views.DiskView{}
 	}
-	d := views.DiskView{Drives: make([]views.DriveView, 0, len(drives)), Known: true, Pct: views.Percent(*max),
-		Width: "width:" + strconv.FormatFloat(*max, 'f', 0, 64) + "%", Low: *max >= threshold}
+	pct := *fullest
+	d := views.DiskView{Drives: make([]views.DriveView, 0, len(drives)), Known: true, Pct: views.Percent(pct),
+		Fill: int(math.Round(min(max(pct, 0), 100))), Low: pct >= threshold}
 	for _, dr := range drives {
 		d.Drives = append(d.Drives, views.DriveView{Mount: dr.Mount, Total: dr.TotalBytes, Used: dr.UsedBytes,
 			Pct: dr.UsedPct(), Low: dr.TotalBytes > 0 && dr.UsedPct() >= threshold})
