@@ -300,8 +300,8 @@ func (t *txn) evaluate(c *current) (bool, error) {
 		}
 		changed = true
 		e.Since = t.now
-		if _, err := t.Exec(`INSERT INTO endpoint_exemptions (code, name, endpoint_id, position, since, evidence) VALUES (?, ?, ?, ?, ?, ?)`,
-			e.Code, c.facts.Name, c.id, i, t.now.Unix(), e.Evidence); err != nil {
+		if _, err := t.Exec(`INSERT INTO endpoint_exemptions (code, name, endpoint_id, position, since, evidence, impact) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			e.Code, c.facts.Name, c.id, i, t.now.Unix(), e.Evidence, r.Impact); err != nil {
 			return false, err
 		}
 	}
@@ -323,6 +323,12 @@ func (t *txn) evaluate(c *current) (bool, error) {
 	if !r.RecheckAt.IsZero() {
 		s := r.RecheckAt.Unix()
 		d.RecheckAt = &s
+	}
+	if d.Impact != c.derived.Impact {
+		// The exemption rows keep a copy of the impact (migration 004).
+		if _, err := t.Exec(`UPDATE endpoint_exemptions SET impact = ? WHERE endpoint_id = ? AND impact != ?`, d.Impact, c.id, d.Impact); err != nil {
+			return false, err
+		}
 	}
 	if !reflect.DeepEqual(d, c.derived) {
 		if _, err := t.Exec(`UPDATE endpoints SET primary_code = nullif(?, ''), more_count = ?, impact = ?, max_disk_pct = ?,

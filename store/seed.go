@@ -237,13 +237,14 @@ func (t *txn) insertGenerated(g *Generator, firstID int64, n int, schedIDs []int
 	endpoints := t.bulk(`INSERT INTO endpoints (id, `+factColumns+`, drives_packed, schedule_id, primary_code, more_count, impact,
 		max_disk_pct, low_disk, recheck_at, facts_updated_at, created_at)`, 34)
 	drives := t.bulk(`INSERT INTO drives (endpoint_id, mount, total_bytes, used_bytes)`, 4)
-	exemptions := t.bulk(`INSERT INTO endpoint_exemptions (code, name, endpoint_id, position, since, evidence)`, 6)
+	exemptions := t.bulk(`INSERT INTO endpoint_exemptions (code, name, endpoint_id, position, since, evidence, impact)`, 7)
 	type exemptionRow struct {
 		code     Code
 		name     string
 		id       int64
 		pos      int
 		evidence string
+		impact   Impact
 	}
 	var rows []exemptionRow
 	suspensions := t.bulk(`INSERT INTO suspensions (endpoint_id, cycles_remaining, from_at, until_at, reason, created_by, created_at)`, 7)
@@ -284,7 +285,7 @@ func (t *txn) insertGenerated(g *Generator, firstID int64, n int, schedIDs []int
 			}
 		}
 		for pos, e := range r.Exemptions {
-			rows = append(rows, exemptionRow{e.Code, f.Name, id, pos, e.Evidence})
+			rows = append(rows, exemptionRow{e.Code, f.Name, id, pos, e.Evidence, r.Impact})
 		}
 		if susp != nil {
 			if err := suspensions.add(id, susp.CyclesRemaining, unix(susp.From), unix(susp.Until), susp.Reason, susp.CreatedBy, susp.CreatedAt.Unix()); err != nil {
@@ -299,7 +300,7 @@ func (t *txn) insertGenerated(g *Generator, firstID int64, n int, schedIDs []int
 		return cmp.Or(cmp.Compare(a.code, b.code), cmp.Compare(strings.ToLower(a.name), strings.ToLower(b.name)))
 	})
 	for _, r := range rows {
-		if err := exemptions.add(string(r.code), r.name, r.id, r.pos, now, r.evidence); err != nil {
+		if err := exemptions.add(string(r.code), r.name, r.id, r.pos, now, r.evidence, r.impact); err != nil {
 			return err
 		}
 	}

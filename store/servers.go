@@ -99,7 +99,12 @@ func (f *Filter) where(skip string) (string, []any) {
 		args = append(args, codeList(f.Exemptions))
 	}
 	if f.Impact != nil && skip != "impact" {
-		conds = append(conds, `e.impact = ?`)
+		if len(f.Exemptions) == 1 && skip != "exemption" {
+			// The exemption rows' copy of the impact is in their index.
+			conds = append(conds, `x.impact = ?`)
+		} else {
+			conds = append(conds, `e.impact = ?`)
+		}
 		args = append(args, int(*f.Impact))
 	}
 	if f.LowDisk && skip != "warning" {

@@ -80,6 +80,11 @@ func checkCounts(tb testing.TB, db *DB) {
 	if !reflect.DeepEqual(want, ov.ByCode) {
 		tb.Fatalf("exemption counters %v, table %v", ov.ByCode, want)
 	}
+	var stale int64
+	db.r.QueryRow(`SELECT count(*) FROM endpoint_exemptions x JOIN endpoints e ON e.id = x.endpoint_id WHERE x.impact != e.impact`).Scan(&stale)
+	if stale != 0 {
+		tb.Fatalf("%d exemption rows have another impact than their endpoint", stale)
+	}
 }
 
 func TestMigrateFromEmpty(t *testing.T) {
