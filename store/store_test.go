@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -389,5 +390,64 @@ func TestQuietTickWritesNothing(t *testing.T) {
 	}
 	if after := version(); after != before {
 		t.Fatalf("a quiet tick wrote: version %s → %s", before, after)
+	}
+}
+
+// The search box reads the trigram index for terms of three characters or
+// more without wildcards, and scans otherwise; both must give the same
+// endpoints, and the index must follow changes and bulk seeding.
+func TestSearch(t *testing.T) {
+	db, _ := MustOpen(t)
+	ctx := context.Background()
+	ip := func(s string) *string { return &s }
+	mustUpsert(t, db, Facts{Name: "web-fra1-0001", IP: ip("10.1.2.3")}, Facts{Name: "db-ams-0002", IP: ip("10.9.8.7")},
+		Facts{Name: "x_y-host", IP: ip("10.5.5.5")})
+	search := func(q string) []string {
+		t.Helper()
+		p, err := db.List(ctx, Filter{Q: q}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, r := range p.Rows {
+			names = append(names, r.Name)
+		}
+		if int64(len(names)) != p.Total {
+			t.Errorf("q=%q: %d rows, total %d", q, len(names), p.Total)
+		}
+		return names
+	}
+	for q, want := range map[string][]string{
+		"FRA1":    {"web-fra1-0001"}, // indexed, either case
+		"10.9.8":  {"db-ams-0002"},   // indexed, IP
+		"db":      {"db-ams-0002"},   // too short for the index: scanned
+		"x_y":     {"x_y-host"},      // a wildcard character: scanned, taken literally
+		"_":       {"x_y-host"},
+		"nomatch": nil,
+	} {
+		if got := search(q); !reflect.DeepEqual(got, want) {
+			t.Errorf("q=%q: %v, want %v", q, got, want)
+		}
+	}
+	mustUpsert(t, db, Facts{Name: "db-ams-0002", IP: ip("10.7.7.7")})
+	if got := search("10.9.8"); got != nil {
+		t.Errorf("old IP still found: %v", got)
+	}
+	if got := search("10.7.7"); !reflect.DeepEqual(got, []string{"db-ams-0002"}) {
+		t.Errorf("new IP: %v", got)
+	}
+
+	// A bulk seed drops the index's triggers and rebuilds it at the end.
+	if err := db.Seed(ctx, 20000, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	db.r.QueryRow(`SELECT name FROM endpoints ORDER BY id DESC LIMIT 1`).Scan(&name)
+	if got := search(name[2:]); !slices.Contains(got, name) {
+		t.Errorf("seeded endpoint %s not found by %q: %v", name, name[2:], got)
+	}
+	mustUpsert(t, db, Facts{Name: "after-seed-zz9", IP: ip("10.200.1.1")})
+	if got := search("seed-zz9"); !reflect.DeepEqual(got, []string{"after-seed-zz9"}) {
+		t.Errorf("endpoint added after the seed: %v", got)
 	}
 }
