@@ -399,8 +399,19 @@ func (db *DB) cells(ctx context.Context, f Filter) ([]cell, error) {
 	dims := `e.impact, coalesce(e.os_family, ''), coalesce(e.protocol, ''), coalesce(e.schedule_id, 0), e.low_disk`
 	text := Filter{Q: f.Q}
 	where, args := text.where("")
-	var queries []string
-	var params [][]any
+	add := func(q string, args []any, scan func(*sql.Rows) error) error {
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
 	if f.Q != "" {
 		// Without the search index, NOT INDEXED makes this a plain scan;
 		// grouping through an index would read the rows in random order.
@@ -408,34 +419,42 @@ func (db *DB) cells(ctx context.Context, f Filter) ([]cell, error) {
 		if indexedSearch(f.Q) {
 			scan = ""
 		}
-		queries = append(queries,
-			`SELECT '', `+dims+`, count(*) FROM endpoints e`+scan+` WHERE 1=1`+where+` GROUP BY 2, 3, 4, 5, 6`,
-			// CROSS JOIN keeps the order: scan the endpoints once for the
-			// text, then look up the exemptions of the few that match.
-			`SELECT x.code, `+dims+`, count(*) FROM endpoints e CROSS JOIN endpoint_exemptions x ON x.endpoint_id = e.id WHERE 1=1`+where+` GROUP BY 1, 2, 3, 4, 5, 6`)
-		params = append(params, args, args)
-	}
-	if len(f.Exemptions) > 1 {
-		queries = append(queries, `SELECT '*', `+dims+`, count(*) FROM endpoints e
-			WHERE e.id IN (SELECT endpoint_id FROM endpoint_exemptions WHERE code IN (SELECT value FROM json_each(?)))`+where+` GROUP BY 2, 3, 4, 5, 6`)
-		params = append(params, append([]any{codeList(f.Exemptions)}, args...))
-	}
-	for i, q := range queries {
-		rows, err := tx.QueryContext(ctx, q, params[i]...)
+		// One pass counts both: each matching endpoint with each of its
+		// exemptions (LEFT JOIN keeps the endpoints as the outer loop), and
+		// the endpoint itself once, on its first exemption or on its row
+		// without any.
+		err := add(`SELECT coalesce(x.code, ''), `+dims+`, count(x.code), sum(x.code IS NULL OR x.position = 0)
+			FROM endpoints e`+scan+` LEFT JOIN endpoint_exemptions x ON x.endpoint_id = e.id WHERE 1=1`+where+`
+			GROUP BY 1, 2, 3, 4, 5, 6`, args, func(rows *sql.Rows) error {
+			var k countKey
+			var withCode, endpoints int64
+			if err := rows.Scan(&k.Code, &k.Impact, &k.OS, &k.Protocol, &k.ScheduleID, &k.LowDisk, &withCode, &endpoints); err != nil {
+				return err
+			}
+			if k.Code != "" {
+				out[k] += withCode
+			}
+			k.Code = ""
+			out[k] += endpoints
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var k countKey
-			var n int64
-			if err := rows.Scan(&k.Code, &k.Impact, &k.OS, &k.Protocol, &k.ScheduleID, &k.LowDisk, &n); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[k] += n
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+	}
+	if len(f.Exemptions) > 1 {
+		err := add(`SELECT '*', `+dims+`, count(*) FROM endpoints e
+			WHERE e.id IN (SELECT endpoint_id FROM endpoint_exemptions WHERE code IN (SELECT value FROM json_each(?)))`+where+` GROUP BY 2, 3, 4, 5, 6`,
+			append([]any{codeList(f.Exemptions)}, args...), func(rows *sql.Rows) error {
+				var k countKey
+				var n int64
+				if err := rows.Scan(&k.Code, &k.Impact, &k.OS, &k.Protocol, &k.ScheduleID, &k.LowDisk, &n); err != nil {
+					return err
+				}
+				out[k] += n
+				return nil
+			})
+		if err != nil {
 			return nil, err
 		}
 	}
