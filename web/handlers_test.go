@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -491,5 +492,39 @@ func TestEmptyEstate(t *testing.T) {
 	res, body := e.api(e.token("t"), "GET", "/api/v1/endpoints", "")
 	if res.StatusCode != http.StatusOK || !strings.Contains(body, `"items":[]`) || !strings.Contains(body, `"total":0`) {
 		t.Fatalf("%d %s", res.StatusCode, body)
+	}
+}
+
+// HEAD gets GET's status and headers without a body, through a real server.
+func TestHead(t *testing.T) {
+	e := newEnv(t, 50)
+	c := e.login("victor")
+	_, page := c.get("/servers")
+	for _, tc := range []struct {
+		path   string
+		status int
+		length int
+	}{{"/healthz", 200, -1}, {"/servers", 200, len(page)}, {"/no-such-page", 404, -1}} {
+		res, err := c.http.Head(e.ts.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tc.status || len(body) != 0 {
+			t.Errorf("HEAD %s: %d with %d bytes, want %d and none", tc.path, res.StatusCode, len(body), tc.status)
+		}
+		if tc.length >= 0 && res.ContentLength != int64(tc.length) {
+			t.Errorf("HEAD %s: Content-Length %d, the page has %d", tc.path, res.ContentLength, tc.length)
+		}
+	}
+	// A HEAD is not a way around sign-in.
+	res, err := e.client().http.Head(e.ts.URL + "/servers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther && res.StatusCode != http.StatusFound {
+		t.Errorf("anonymous HEAD /servers: %d", res.StatusCode)
 	}
 }

@@ -65,8 +65,17 @@ func New(db *store.DB, cfg Config) *Server {
 	return s
 }
 
-// ServeHTTP makes the server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+// ServeHTTP makes the server an http.Handler. HEAD (monitoring, link
+// checkers) is answered as GET: the routes see a GET, and net/http, which
+// holds the original request, sends the headers without the body.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		get := *r
+		get.Method = http.MethodGet
+		r = &get
+	}
+	s.echo.ServeHTTP(w, r)
+}
 
 // Clock re-evaluates, every interval until ctx ends, what the passing of
 // time changes: suspension cycles used up by ended windows, and endpoints
