@@ -86,7 +86,8 @@ for n in $sizes; do
 		for c in 1 8; do wrk_row "/healthz" "$c" "$base/healthz"; done
 		for c in 1 8; do wrk_row "floor: same bytes from memory" "$c" "http://127.0.0.1:$floor_port/"; done
 		for q in "" "exemption=maintenance-window-expired" "exemption=pending-user-action" "impact=cannot-patch" "warning=low-disk-space" \
-			"impact=cannot-patch&exemption=disconnected" "os=windows&protocol=smb&impact=cannot-patch" "page=$((n / 100))&after=$mid_name" "sort=disk&order=desc"; do
+			"impact=cannot-patch&exemption=disconnected" "os=windows&protocol=smb&impact=cannot-patch" "page=$((n / 100))&after=$mid_name" "sort=disk&order=desc" \
+			"q=${mid_name#*-}"; do
 			for c in 1 8; do wrk_row "/servers?${q}" "$c" "$base/servers?$q" -H "$cookie"; done
 		done
 		for c in 1 8; do wrk_row "/ (overview)" "$c" "$base/" -H "$cookie"; done
@@ -124,4 +125,4 @@ cat bench/results.md
 
 echo
 echo "Go benchmarks (rules, seeding, page handler at 100k):"
-go test -run '^$' -bench . -benchtime 3x ./store ./web 2>&1 | grep -E '^(Benchmark|ok|FAIL)'
+go test -run '^$' -bench . -benchtime 3x ./store ./views ./web 2>&1 | grep -E '^(Benchmark|ok|FAIL)'
