@@ -86,7 +86,8 @@ for n in $sizes; do
 		for c in 1 8; do wrk_row "/healthz" "$c" "$base/healthz"; done
 		for c in 1 8; do wrk_row "floor: same bytes from memory" "$c" "http://127.0.0.1:$floor_port/"; done
 		for q in "" "exemption=maintenance-window-expired" "exemption=pending-user-action" "impact=cannot-patch" "warning=low-disk-space" \
-			"impact=cannot-patch&exemption=disconnected" "os=windows&protocol=smb&impact=cannot-patch" "page=$((n / 100))&after=$mid_name" "sort=disk&order=desc" \
+			"impact=cannot-patch&exemption=disconnected" "os=windows&protocol=smb&impact=cannot-patch" \
+			"os=windows&protocol=web" "exemption=disconnected&os=windows" "page=$((n / 100))&after=$mid_name" "sort=disk&order=desc" \
 			"q=${mid_name#*-}"; do
 			for c in 1 8; do wrk_row "/servers?${q}" "$c" "$base/servers?$q" -H "$cookie"; done
 		done

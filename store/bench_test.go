@@ -41,13 +41,15 @@ func BenchmarkList(b *testing.B) {
 	}
 	cannot := CannotPatch
 	for name, f := range map[string]Filter{
-		"unfiltered": {},
-		"exemption":  {Exemptions: []Code{PoweredOff}},
-		"impact":     {Impact: &cannot},
-		"impact+os":  {Impact: &cannot, OS: "windows"},
-		"low-disk":   {LowDisk: true},
-		"deep-page":  {After: "proxy"},
-		"facets":     {Impact: &cannot},
+		"unfiltered":   {},
+		"exemption":    {Exemptions: []Code{PoweredOff}},
+		"impact":       {Impact: &cannot},
+		"impact+os":    {Impact: &cannot, OS: "windows"},
+		"os+protocol":  {OS: "windows", Protocol: "web"},                  // merged ranges (merge.go)
+		"exemption+os": {Exemptions: []Code{Disconnected}, OS: "windows"}, // merged ranges
+		"low-disk":     {LowDisk: true},
+		"deep-page":    {After: "proxy"},
+		"facets":       {Impact: &cannot},
 	} {
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {

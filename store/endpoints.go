@@ -276,6 +276,8 @@ func (t *txn) evaluate(c *current) (bool, error) {
 	}
 	c.state.Plan = plan
 	r := Evaluate(&c.facts, c.state, t.settings, t.now)
+	// The exemption rows carry a copy of the endpoint's dims (migration 006).
+	dims := dimsOf(r.Impact, orEmpty(c.facts.OSFamily), orEmpty(c.facts.Protocol), r.LowDisk)
 
 	old := make(map[Code]Exemption, len(c.exemptions))
 	oldPos := make(map[Code]int, len(c.exemptions))
@@ -300,8 +302,8 @@ func (t *txn) evaluate(c *current) (bool, error) {
 		}
 		changed = true
 		e.Since = t.now
-		if _, err := t.Exec(`INSERT INTO endpoint_exemptions (code, name, endpoint_id, position, since, evidence, impact) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			e.Code, c.facts.Name, c.id, i, t.now.Unix(), e.Evidence, r.Impact); err != nil {
+		if _, err := t.Exec(`INSERT INTO endpoint_exemptions (code, name, endpoint_id, position, since, evidence, dims) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			e.Code, c.facts.Name, c.id, i, t.now.Unix(), e.Evidence, dims); err != nil {
 			return false, err
 		}
 	}
@@ -324,9 +326,10 @@ func (t *txn) evaluate(c *current) (bool, error) {
 		s := r.RecheckAt.Unix()
 		d.RecheckAt = &s
 	}
-	if d.Impact != c.derived.Impact {
-		// The exemption rows keep a copy of the impact (migration 004).
-		if _, err := t.Exec(`UPDATE endpoint_exemptions SET impact = ? WHERE endpoint_id = ? AND impact != ?`, d.Impact, c.id, d.Impact); err != nil {
+	if k := c.counted; k != nil && dimsOf(k[0].Impact, k[0].OS, k[0].Protocol, k[0].LowDisk) != dims {
+		// The endpoint counted in another cell: impact, OS, protocol or
+		// low disk changed, so the kept rows' copy is stale.
+		if _, err := t.Exec(`UPDATE endpoint_exemptions SET dims = ? WHERE endpoint_id = ? AND dims != ?`, dims, c.id, dims); err != nil {
 			return false, err
 		}
 	}

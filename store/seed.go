@@ -278,7 +278,7 @@ func (g *Generator) batch(firstID int64, n int, schedIDs []int64, plans map[int6
 		id       int64
 		pos      int
 		evidence string
-		impact   Impact
+		dims     int
 	}
 	var rows []exemptionRow
 	stamp := now.Unix()
@@ -301,8 +301,9 @@ func (g *Generator) batch(firstID int64, n int, schedIDs []int64, plans map[int6
 		for _, d := range f.Drives {
 			b.drives = append(b.drives, id, d.Mount, d.TotalBytes, d.UsedBytes)
 		}
+		dims := dimsOf(r.Impact, orEmpty(f.OSFamily), orEmpty(f.Protocol), r.LowDisk)
 		for pos, e := range r.Exemptions {
-			rows = append(rows, exemptionRow{e.Code, f.Name, id, pos, e.Evidence, r.Impact})
+			rows = append(rows, exemptionRow{e.Code, f.Name, id, pos, e.Evidence, dims})
 		}
 		if susp != nil {
 			b.suspensions = append(b.suspensions, id, susp.CyclesRemaining, unix(susp.From), unix(susp.Until), susp.Reason,
@@ -314,7 +315,7 @@ func (g *Generator) batch(firstID int64, n int, schedIDs []int64, plans map[int6
 		return cmp.Or(cmp.Compare(a.code, b.code), cmp.Compare(strings.ToLower(a.name), strings.ToLower(b.name)))
 	})
 	for _, r := range rows {
-		b.exemptions = append(b.exemptions, string(r.code), r.name, r.id, r.pos, stamp, r.evidence, r.impact)
+		b.exemptions = append(b.exemptions, string(r.code), r.name, r.id, r.pos, stamp, r.evidence, r.dims)
 	}
 	return b
 }
@@ -329,7 +330,7 @@ func (b *seedBatch) insert(t *txn) error {
 		{`INSERT INTO endpoints (id, ` + factColumns + `, drives_packed, schedule_id, primary_code, more_count, impact,
 			max_disk_pct, low_disk, recheck_at, facts_updated_at, created_at)`, 34, b.endpoints},
 		{`INSERT INTO drives (endpoint_id, mount, total_bytes, used_bytes)`, 4, b.drives},
-		{`INSERT INTO endpoint_exemptions (code, name, endpoint_id, position, since, evidence, impact)`, 7, b.exemptions},
+		{`INSERT INTO endpoint_exemptions (code, name, endpoint_id, position, since, evidence, dims)`, 7, b.exemptions},
 		{`INSERT INTO suspensions (endpoint_id, cycles_remaining, from_at, until_at, reason, created_by, created_at)`, 7, b.suspensions},
 	} {
 		ins := t.bulk(table.head, table.cols)

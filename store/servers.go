@@ -107,12 +107,7 @@ func (f *Filter) where(skip string) (string, []any) {
 		args = append(args, codeList(f.Exemptions))
 	}
 	if f.Impact != nil && skip != "impact" {
-		if len(f.Exemptions) == 1 && skip != "exemption" {
-			// The exemption rows' copy of the impact is in their index.
-			conds = append(conds, `x.impact = ?`)
-		} else {
-			conds = append(conds, `e.impact = ?`)
-		}
+		conds = append(conds, `e.impact = ?`)
 		args = append(args, int(*f.Impact))
 	}
 	if f.LowDisk && skip != "warning" {
@@ -171,7 +166,11 @@ func (f *Filter) idQuery() (string, []any) {
 	return `SELECT e.id` + from + where + ` ORDER BY e.id`, append(a1, a2...)
 }
 
-const rowColumns = `e.id, e.name, coalesce(e.ip, ''), coalesce(e.os_family, ''), coalesce(e.os_name, ''), coalesce(e.protocol, ''),
+// rowColumns are the columns of a Row; the name comes second (a query may
+// take it from the exemption rows' copy, which is in their index).
+const rowColumns = `e.id, e.name, ` + rowRest
+
+const rowRest = `coalesce(e.ip, ''), coalesce(e.os_family, ''), coalesce(e.os_name, ''), coalesce(e.protocol, ''),
 	coalesce(e.connector, ''), coalesce(e.power, ''), coalesce(e.primary_code, ''), e.more_count, e.impact,
 	coalesce(e.schedule_id, 0), e.last_contact_at, e.max_disk_pct, e.low_disk`
 
@@ -246,12 +245,6 @@ func (db *DB) List(ctx context.Context, f Filter, withDrives bool) (Page, error)
 // page reads the rows of one page, without the total.
 func (db *DB) page(ctx context.Context, f Filter, withDrives bool, names map[int64]string) (Page, error) {
 	var p Page
-	if f.PerPage <= 0 || f.PerPage > MaxPerPage {
-		f.PerPage = 50
-	}
-	if f.Page < 1 {
-		f.Page = 1
-	}
 	from, args := f.from("")
 	where, wargs := f.where("")
 	args = append(args, wargs...)
@@ -657,6 +650,15 @@ func (db *DB) Rows(ctx context.Context, f Filter, withDrives bool, total int64) 
 	names := make(map[int64]string, len(schedules))
 	for _, s := range schedules {
 		names[s.ID] = s.Name
+	}
+	if f.PerPage <= 0 || f.PerPage > MaxPerPage {
+		f.PerPage = 50
+	}
+	if f.Page < 1 {
+		f.Page = 1
+	}
+	if f.mergeable() {
+		return db.mergedPage(ctx, f, withDrives, names)
 	}
 	return db.page(ctx, f, withDrives, names)
 }
