@@ -107,7 +107,13 @@ func (f *Filter) where(skip string) (string, []any) {
 		args = append(args, codeList(f.Exemptions))
 	}
 	if f.Impact != nil && skip != "impact" {
-		conds = append(conds, `e.impact = ?`)
+		if len(f.Exemptions) == 1 && skip != "exemption" {
+			// The exemption rows' dims carry the impact, indexed as dims % 3
+			// (migrations 006 and 007).
+			conds = append(conds, `x.dims % 3 = ?`)
+		} else {
+			conds = append(conds, `e.impact = ?`)
+		}
 		args = append(args, int(*f.Impact))
 	}
 	if f.LowDisk && skip != "warning" {

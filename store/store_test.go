@@ -496,7 +496,6 @@ func TestMergedFilters(t *testing.T) {
 		{Protocol: "smb", LowDisk: true, Impact: &cannot},
 		{OS: "windows", Protocol: "web", Schedule: &one},
 		{Exemptions: []Code{Disconnected}, OS: "windows"},
-		{Exemptions: []Code{Disconnected}, Impact: &cannot},
 		{Exemptions: []Code{MaintenanceWindowExpired}, Impact: &temporarily, Protocol: "ssh"},
 		{Exemptions: []Code{PoweredOff}, LowDisk: true},
 		{Exemptions: []Code{PoweredOff}, OS: "linux", Schedule: &one},
