@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -90,4 +92,19 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// serve collects garbage less often than Go's default, unless GOGC or
+// GOMEMLIMIT say otherwise.
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	tuneGC(func(string) string { return "" })
+	if pct, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64); pct != 400 || limit != 128<<20 {
+		t.Errorf("tuned: GOGC %d, limit %d", pct, limit)
+	}
+	tuneGC(func(k string) string { return map[string]string{"GOGC": "50", "GOMEMLIMIT": "1GiB"}[k] })
+	if pct, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); pct != 100 || limit != math.MaxInt64 {
+		t.Errorf("with GOGC and GOMEMLIMIT set: GOGC %d, limit %d, want both left alone", pct, limit)
+	}
 }
