@@ -63,27 +63,17 @@ func (db *DB) mergedPage(ctx context.Context, f Filter, withDrives bool, names m
 		p.HasPrev = f.Page > 1 || f.After != ""
 		return p, nil
 	}
-	// Which way the page runs through the name order, and from where.
-	desc, cursor, reverse := f.Desc, f.After, false
-	if f.keyset() && f.After == "" {
-		desc, cursor, reverse = !f.Desc, f.Before, true
-	}
+	desc, cursor, reverse := f.direction()
 	op, dir := ">", "ASC"
 	if desc {
 		op, dir = "<", "DESC"
-	}
-	drives := "NULL"
-	if withDrives {
-		drives = "e.drives_packed"
 	}
 	// One range reads only its index (id and name, in name order), so that
 	// the merge touches no table row until the page's winners are known;
 	// a schedule filter needs the endpoint row, and joins it in each range.
 	var arm string
 	var armArgs []any // the dims value goes first
-	name := "e.name"
 	if len(f.Exemptions) == 1 {
-		name = "x.name"
 		arm = `SELECT x.endpoint_id AS id, x.name AS name FROM endpoint_exemptions x`
 		if f.Schedule != nil {
 			arm += ` JOIN endpoints e ON e.id = x.endpoint_id`
@@ -103,7 +93,7 @@ func (db *DB) mergedPage(ctx context.Context, f Filter, withDrives bool, names m
 		}
 	}
 	if cursor != "" {
-		arm += ` AND ` + name + ` ` + op + ` ?`
+		arm += ` AND ` + f.nameColumn() + ` ` + op + ` ?`
 		armArgs = append(armArgs, cursor)
 	}
 	arms := make([]string, len(ranges))
@@ -113,34 +103,8 @@ func (db *DB) mergedPage(ctx context.Context, f Filter, withDrives bool, names m
 		armArgs[0] = d
 		args = append(args, armArgs...)
 	}
-	q := `SELECT ` + rowColumns + `, ` + drives + ` FROM (` + strings.Join(arms, "\nUNION ALL ") + ` ORDER BY 2 ` + dir + ` LIMIT ?) m
+	q := `SELECT ` + rowColumns + `, ` + drivesColumn(withDrives) + ` FROM (` + strings.Join(arms, "\nUNION ALL ") + ` ORDER BY 2 ` + dir + ` LIMIT ?) m
 		JOIN endpoints e ON e.id = m.id ORDER BY m.name COLLATE NOCASE ` + dir
 	args = append(args, f.PerPage+1)
-
-	rows, err := db.query(ctx, q, args...)
-	if err != nil {
-		return p, err
-	}
-	defer rows.Close()
-	p.Rows = make([]Row, 0, f.PerPage+1)
-	for rows.Next() {
-		var r Row
-		if err := scanRow(rows, &r); err != nil {
-			return p, err
-		}
-		r.ScheduleName = names[r.ScheduleID]
-		p.Rows = append(p.Rows, r)
-	}
-	if err := rows.Err(); err != nil {
-		return p, err
-	}
-	more := len(p.Rows) > f.PerPage
-	p.Rows = p.Rows[:min(len(p.Rows), f.PerPage)]
-	if reverse {
-		slices.Reverse(p.Rows)
-		p.HasNext, p.HasPrev = true, more
-	} else {
-		p.HasNext, p.HasPrev = more, f.Page > 1 || f.After != ""
-	}
-	return p, nil
+	return db.readPage(ctx, f, reverse, names, q, args...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -222,10 +223,7 @@ func (f *Filter) orderBy(reverse bool) string {
 	if f.Desc != reverse {
 		dir = "DESC"
 	}
-	name := "e.name"
-	if len(f.Exemptions) == 1 {
-		name = "x.name" // the index the query reads is ordered by this copy
-	}
+	name := f.nameColumn()
 	if f.sortMatches {
 		name = "+" + name + " COLLATE NOCASE" // sort the matches instead of walking the index
 	}
@@ -250,74 +248,85 @@ func (db *DB) List(ctx context.Context, f Filter, withDrives bool) (Page, error)
 
 // page reads the rows of one page, without the total.
 func (db *DB) page(ctx context.Context, f Filter, withDrives bool, names map[int64]string) (Page, error) {
-	var p Page
 	from, args := f.from("")
 	where, wargs := f.where("")
 	args = append(args, wargs...)
-	// The drives come packed in the row (migration 003): no second query.
-	drives := "NULL"
-	if withDrives {
-		drives = "e.drives_packed"
-	}
-	q := `SELECT ` + rowColumns + `, ` + drives + from + where
+	q := `SELECT ` + rowColumns + `, ` + drivesColumn(withDrives) + from + where
 	reverse := false
-	nameCol := "e.name"
-	if len(f.Exemptions) == 1 {
-		nameCol = "x.name"
-	}
-	switch {
-	case f.keyset() && f.After != "":
+	if f.keyset() {
+		var desc bool
+		var cursor string
+		desc, cursor, reverse = f.direction()
 		op := ">"
-		if f.Desc {
+		if desc {
 			op = "<"
 		}
-		q += ` AND ` + nameCol + ` ` + op + ` ?` + f.orderBy(false) + ` LIMIT ?`
-		args = append(args, f.After, f.PerPage+1)
-	case f.keyset():
-		op := "<"
-		if f.Desc {
-			op = ">"
-		}
-		reverse = true
-		q += ` AND ` + nameCol + ` ` + op + ` ?` + f.orderBy(true) + ` LIMIT ?`
-		args = append(args, f.Before, f.PerPage+1)
-	default:
+		q += ` AND ` + f.nameColumn() + ` ` + op + ` ?` + f.orderBy(reverse) + ` LIMIT ?`
+		args = append(args, cursor, f.PerPage+1)
+	} else {
 		q += f.orderBy(false) + ` LIMIT ? OFFSET ?`
 		args = append(args, f.PerPage+1, (f.Page-1)*f.PerPage)
 	}
-	// One statement: it reads a consistent snapshot without a transaction.
+	return db.readPage(ctx, f, reverse, names, q, args...)
+}
+
+// direction is how a page in name order reads: forwards from the After
+// cursor, or backwards from the Before cursor (reverse: its rows come last
+// first, and desc is then the opposite of the list's order).
+func (f *Filter) direction() (desc bool, cursor string, reverse bool) {
+	if f.keyset() && f.After == "" {
+		return !f.Desc, f.Before, true
+	}
+	return f.Desc, f.After, false
+}
+
+// nameColumn is the name the page query orders by: a single exemption
+// filter reads the exemption rows' copy, which is in their index.
+func (f *Filter) nameColumn() string {
+	if len(f.Exemptions) == 1 {
+		return "x.name"
+	}
+	return "e.name"
+}
+
+// drivesColumn selects the packed drives (migration 003) only when the
+// Disk Space In Use pop-ups will show them.
+func drivesColumn(withDrives bool) string {
+	if withDrives {
+		return "e.drives_packed"
+	}
+	return "NULL"
+}
+
+// readPage runs a page query, which asks for one row more than a page to
+// learn whether another follows, and sets the page's links. reverse: the
+// query read backwards from a Before cursor. One statement reads a
+// consistent snapshot without a transaction.
+func (db *DB) readPage(ctx context.Context, f Filter, reverse bool, names map[int64]string, q string, args ...any) (Page, error) {
+	p := Page{Rows: make([]Row, 0, f.PerPage+1)}
 	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return p, err
 	}
-	p.Rows = make([]Row, 0, f.PerPage+1)
+	defer rows.Close()
 	for rows.Next() {
 		var r Row
 		if err := scanRow(rows, &r); err != nil {
-			rows.Close()
 			return p, err
 		}
+		r.ScheduleName = names[r.ScheduleID]
 		p.Rows = append(p.Rows, r)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return p, err
 	}
 	more := len(p.Rows) > f.PerPage
-	if more {
-		p.Rows = p.Rows[:f.PerPage]
-	}
+	p.Rows = p.Rows[:min(len(p.Rows), f.PerPage)]
 	if reverse {
-		for i, j := 0, len(p.Rows)-1; i < j; i, j = i+1, j-1 {
-			p.Rows[i], p.Rows[j] = p.Rows[j], p.Rows[i]
-		}
+		slices.Reverse(p.Rows)
 		p.HasNext, p.HasPrev = true, more
 	} else {
 		p.HasNext, p.HasPrev = more, f.Page > 1 || f.After != ""
-	}
-
-	for i := range p.Rows {
-		p.Rows[i].ScheduleName = names[p.Rows[i].ScheduleID]
 	}
 	return p, nil
 }
@@ -398,19 +407,6 @@ func (db *DB) cells(ctx context.Context, f Filter) ([]cell, error) {
 	dims := `e.impact, coalesce(e.os_family, ''), coalesce(e.protocol, ''), coalesce(e.schedule_id, 0), e.low_disk`
 	text := Filter{Q: f.Q}
 	where, args := text.where("")
-	add := func(q string, args []any, scan func(*sql.Rows) error) error {
-		rows, err := tx.QueryContext(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	}
 	if f.Q != "" {
 		// Without the search index, NOT INDEXED makes this a plain scan;
 		// grouping through an index would read the rows in random order.
@@ -422,9 +418,9 @@ func (db *DB) cells(ctx context.Context, f Filter) ([]cell, error) {
 		// exemptions (LEFT JOIN keeps the endpoints as the outer loop), and
 		// the endpoint itself once, on its first exemption or on its row
 		// without any.
-		err := add(`SELECT coalesce(x.code, ''), `+dims+`, count(x.code), sum(x.code IS NULL OR x.position = 0)
+		err := eachRow(tx, `SELECT coalesce(x.code, ''), `+dims+`, count(x.code), sum(x.code IS NULL OR x.position = 0)
 			FROM endpoints e`+scan+` LEFT JOIN endpoint_exemptions x ON x.endpoint_id = e.id WHERE 1=1`+where+`
-			GROUP BY 1, 2, 3, 4, 5, 6`, args, func(rows *sql.Rows) error {
+			GROUP BY 1, 2, 3, 4, 5, 6`, func(rows *sql.Rows) error {
 			var k countKey
 			var withCode, endpoints int64
 			if err := rows.Scan(&k.Code, &k.Impact, &k.OS, &k.Protocol, &k.ScheduleID, &k.LowDisk, &withCode, &endpoints); err != nil {
@@ -436,15 +432,15 @@ func (db *DB) cells(ctx context.Context, f Filter) ([]cell, error) {
 			k.Code = ""
 			out[k] += endpoints
 			return nil
-		})
+		}, args...)
 		if err != nil {
 			return nil, err
 		}
 	}
 	if len(f.Exemptions) > 1 {
-		err := add(`SELECT '*', `+dims+`, count(*) FROM endpoints e
+		err := eachRow(tx, `SELECT '*', `+dims+`, count(*) FROM endpoints e
 			WHERE e.id IN (SELECT endpoint_id FROM endpoint_exemptions WHERE code IN (SELECT value FROM json_each(?)))`+where+` GROUP BY 2, 3, 4, 5, 6`,
-			append([]any{codeList(f.Exemptions)}, args...), func(rows *sql.Rows) error {
+			func(rows *sql.Rows) error {
 				var k countKey
 				var n int64
 				if err := rows.Scan(&k.Code, &k.Impact, &k.OS, &k.Protocol, &k.ScheduleID, &k.LowDisk, &n); err != nil {
@@ -452,7 +448,7 @@ func (db *DB) cells(ctx context.Context, f Filter) ([]cell, error) {
 				}
 				out[k] += n
 				return nil
-			})
+			}, append([]any{codeList(f.Exemptions)}, args...)...)
 		if err != nil {
 			return nil, err
 		}
@@ -643,8 +639,8 @@ func (db *DB) Each(ctx context.Context, f Filter, withDrives bool, fn func(Row) 
 // from Facets (total, or -1 when not known, helps plan the query).
 //
 // Everything that needs a connection of its own (counters, schedules) is
-// read before the page's transaction starts: a request holding one reader
-// while waiting for another would deadlock the pool under load.
+// read before the page's query runs: a request holding one reader while
+// waiting for another would deadlock the pool under load.
 func (db *DB) Rows(ctx context.Context, f Filter, withDrives bool, total int64) (Page, error) {
 	if err := db.plan(ctx, &f, total); err != nil {
 		return Page{}, err

@@ -158,9 +158,7 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 		m.PrevURL = listURL(prev)
 	}
 
-	names := map[int64]string{}
 	for _, sc := range schedules {
-		names[sc.ID] = sc.Name
 		m.Assignable = append(m.Assignable, views.Option{Value: strconv.FormatInt(sc.ID, 10), Label: sc.Name})
 	}
 	m.Rows = make([]views.ServerRow, 0, len(p.Rows))
