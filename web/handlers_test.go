@@ -480,7 +480,8 @@ func TestConcurrentPages(t *testing.T) {
 func TestEmptyEstate(t *testing.T) {
 	e := newEnv(t, 0)
 	c := e.login("admin")
-	for _, p := range []string{"/", "/servers", "/servers?impact=cannot-patch", "/servers.csv", "/schedules", "/audit", "/kb/powered-off"} {
+	for _, p := range []string{"/", "/servers", "/servers?impact=cannot-patch", "/servers.csv", "/schedules", "/audit", "/kb/powered-off",
+		"/servers.csv?os=windows&protocol=web"} {
 		res, body := c.get(p)
 		if res.StatusCode != http.StatusOK {
 			t.Errorf("%s: %d", p, res.StatusCode)
@@ -489,9 +490,22 @@ func TestEmptyEstate(t *testing.T) {
 			t.Error("empty list not explained")
 		}
 	}
-	res, body := e.api(e.token("t"), "GET", "/api/v1/endpoints", "")
-	if res.StatusCode != http.StatusOK || !strings.Contains(body, `"items":[]`) || !strings.Contains(body, `"total":0`) {
-		t.Fatalf("%d %s", res.StatusCode, body)
+	// Every way of reading the list: merged ranges, indexed and scanned
+	// search, another order, cursors both ways.
+	for _, p := range []string{"/servers?os=windows&protocol=web", "/servers?exemption=disconnected&os=windows",
+		"/servers?exemption=disconnected&impact=cannot-patch", "/servers?q=web", "/servers?q=we", "/servers?q=50%25",
+		"/servers?sort=disk&order=desc", "/servers?os=windows&protocol=web&before=m", "/servers?after=m&exemption=disconnected&os=linux"} {
+		res, body := c.get(p)
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, "No endpoint") || strings.Contains(body, `<tr data-id=`) {
+			t.Errorf("%s: %d, want the empty list", p, res.StatusCode)
+		}
+	}
+	token := e.token("t")
+	for _, p := range []string{"/api/v1/endpoints", "/api/v1/endpoints?os=windows&protocol=web"} {
+		res, body := e.api(token, "GET", p, "")
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, `"items":[]`) || !strings.Contains(body, `"total":0`) {
+			t.Fatalf("%s: %d %s", p, res.StatusCode, body)
+		}
 	}
 }
 
