@@ -340,6 +340,10 @@ func TestServersBadInput(t *testing.T) {
 		{"per_page=x", "per_page"},
 		{"sort=disk&after=abc", "after"},
 		{"after=a&before=b", "before"},
+		{"q=%00ab", "q"}, // a NUL would end SQLite's pattern: every endpoint matched
+		{"q=ab%1Bc", "q"},
+		{"q=%FF%FEab", "q"},
+		{"q=" + strings.Repeat("%E6%97%A5", 70), "q"},
 	} {
 		for _, path := range []string{"/servers?", "/servers.csv?"} {
 			res, body := c.get(path + tt.query)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"patchready/store"
 )
@@ -23,7 +25,12 @@ func parseFilter(q url.Values) (store.Filter, error) {
 	var f store.Filter
 	f.Q = strings.TrimSpace(q.Get("q"))
 	if len(f.Q) > 200 {
-		return f, badParam("q", f.Q[:20]+"…", "at most 200 characters")
+		return f, badParam("q", string([]rune(f.Q)[:20])+"…", "at most 200 characters")
+	}
+	// SQLite would end the pattern at a NUL and list every endpoint; names
+	// and addresses never hold control characters or broken UTF-8.
+	if !utf8.ValidString(f.Q) || strings.ContainsFunc(f.Q, unicode.IsControl) {
+		return f, badParam("q", f.Q, "text without control characters")
 	}
 	for _, v := range q["exemption"] {
 		if v == "" {
