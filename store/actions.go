@@ -49,8 +49,11 @@ type SuspendInput struct {
 }
 
 // Validate checks the suspension and reports each problem against its field.
+// Times are kept to the second, as the database stores them, before they
+// are compared: a range shorter than a second is no range.
 func (in *SuspendInput) Validate(now time.Time) error {
 	in.Reason = strings.TrimSpace(in.Reason)
+	in.From, in.Until = toSecond(in.From), toSecond(in.Until)
 	var d []FieldError
 	byCycles := in.Cycles != nil
 	byDates := in.From != nil || in.Until != nil
@@ -230,4 +233,13 @@ func (t *txn) change(ids []int64, fn func(t *txn, c *current) (before, after str
 		}
 	}
 	return changes, nil
+}
+
+// toSecond is t truncated to the second the database keeps.
+func toSecond(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	s := t.Truncate(time.Second)
+	return &s
 }

@@ -43,7 +43,19 @@ type DB struct {
 	// stmts keeps prepared reader statements by their SQL (see query).
 	stmts  sync.Map // string → *sql.Stmt
 	nstmts atomic.Int32
+
+	// exports bounds the CSV exports running at once (see Each).
+	exports chan struct{}
+
+	// usage holds last-use times written in the background (usage.go).
+	usage        *usage
+	stopUsage    context.CancelFunc
+	usageStopped chan struct{}
 }
+
+// snapshotKey carries a read transaction in a context: the page queries of
+// an export run inside it and so see one snapshot.
+type snapshotKey struct{}
 
 // maxStmts bounds the statement cache: the list's query shapes (filters
 // present × sort × cursor) are a few hundred at most.
@@ -54,6 +66,9 @@ const maxStmts = 512
 // on every call, about a tenth of a Servers page's time. Only for SQL whose
 // text does not carry values (those go in args).
 func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if tx, ok := ctx.Value(snapshotKey{}).(*sql.Tx); ok {
+		return tx.QueryContext(ctx, q, args...)
+	}
 	st, err := db.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -93,11 +108,16 @@ func (db *DB) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 }
 
 // Open opens (creating if needed) the database at path and migrates it.
+// The database and its WAL hold password hashes and the session key, so the
+// files are readable by their owner only, and a folder made for them too.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create database folder: %w", err)
 		}
+	}
+	if err := ownerOnly(path); err != nil {
+		return nil, err
 	}
 	// busy_timeout comes first so that the pragmas after it wait for locks
 	// too; every pooled connection runs these as it opens. The page cache
@@ -125,7 +145,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// More readers than cores only adds memory: queries are CPU-bound.
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
-	db := &DB{w: w, r: r, path: path, Now: time.Now}
+	db := &DB{w: w, r: r, path: path, Now: time.Now, usage: newUsage(), usageStopped: make(chan struct{}), exports: make(chan struct{}, 2)}
+	var bg context.Context
+	bg, db.stopUsage = context.WithCancel(context.Background())
+	go db.recordUsage(bg, db.usageStopped)
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -147,8 +170,27 @@ func (db *DB) renewReaders() {
 	db.r.SetMaxIdleConns(readers)
 }
 
-// Close closes both pools.
+// ownerOnly creates the database file readable by its owner only, and
+// tightens an existing one and its WAL files. SQLite creates the -wal and
+// -shm files with the mode of the database file.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close writes the pending uses and closes both pools.
 func (db *DB) Close() error {
+	db.stopUsage()
+	<-db.usageStopped
 	db.stmts.Range(func(_, st any) bool {
 		st.(*sql.Stmt).Close()
 		return true
@@ -216,9 +258,9 @@ func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return err
+		return classify(err)
 	}
-	return tx.Commit()
+	return classify(tx.Commit())
 }
 
 // Ping checks that the database answers.
@@ -227,13 +269,22 @@ func (db *DB) Ping(ctx context.Context) error {
 	return db.r.QueryRowContext(ctx, `SELECT 1`).Scan(&n)
 }
 
-// Backup writes a consistent copy of the live database to file.
+// Backup writes a consistent copy of the live database to file, readable
+// by its owner only. VACUUM INTO accepts an empty file, so the file is
+// created first with that mode; it must not exist yet.
 func (db *DB) Backup(ctx context.Context, file string) error {
-	if _, err := os.Stat(file); err == nil {
-		return fmt.Errorf("%s already exists", file)
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s already exists; choose a new file name", file)
+	} else if err != nil {
+		return err
 	}
-	_, err := db.w.ExecContext(ctx, `VACUUM INTO ?`, file)
-	return err
+	f.Close()
+	if _, err := db.w.ExecContext(ctx, `VACUUM INTO ?`, file); err != nil {
+		os.Remove(file)
+		return classify(err)
+	}
+	return nil
 }
 
 // Setting keys.

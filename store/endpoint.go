@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Facts describe an endpoint as connectors, inventory and scanners see it.
@@ -86,8 +88,10 @@ func (f *Facts) Validate() []FieldError {
 		bad("name", "is required")
 	case len(f.Name) > MaxNameLen:
 		bad("name", "is longer than 253 characters")
-	case strings.ContainsFunc(f.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		bad("name", "contains control characters")
+	case hiddenChars(f.Name):
+		bad("name", "contains control or invisible formatting characters")
+	case strings.Contains(f.Name, "/"):
+		bad("name", "contains a slash, which no host name has")
 	}
 	oneOf := func(field string, v *string, allowed []string) {
 		if v == nil {
@@ -109,8 +113,12 @@ func (f *Facts) Validate() []FieldError {
 	oneOf("power", f.Power, PowerStates)
 	oneOf("ps_execution_policy", f.PSExecutionPolicy, PSPolicies)
 	for field, v := range map[string]*string{"ip": f.IP, "os_name": f.OSName} {
-		if v != nil && len(*v) > MaxStringLen {
+		switch {
+		case v == nil:
+		case len(*v) > MaxStringLen:
 			bad(field, "is longer than 255 characters")
+		case hiddenChars(*v):
+			bad(field, "contains control or invisible formatting characters")
 		}
 	}
 	if f.PSVersion != nil && (*f.PSVersion < 1 || *f.PSVersion > 99) {
@@ -125,8 +133,8 @@ func (f *Facts) Validate() []FieldError {
 		switch {
 		case strings.TrimSpace(d.Mount) == "" || len(d.Mount) > MaxMountLen:
 			bad(field+".mount", "is required (at most 255 characters)")
-		case strings.ContainsFunc(d.Mount, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-			bad(field+".mount", "contains control characters")
+		case hiddenChars(d.Mount):
+			bad(field+".mount", "contains control or invisible formatting characters")
 		case seen[d.Mount]:
 			bad(field+".mount", "appears twice")
 		}
@@ -142,6 +150,28 @@ func (f *Facts) Validate() []FieldError {
 		}
 	}
 	return errs
+}
+
+// hiddenChars tells whether s is broken UTF-8 or holds characters a person
+// cannot see or that change how text around them reads: C0 and C1 controls
+// and format characters (Unicode Cf: bidi overrides, zero-width joiners…).
+// Two names that look the same must not be two endpoints.
+func hiddenChars(s string) bool {
+	return !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
+	})
+}
+
+// NameKey is the form in which two names are the same endpoint. It folds
+// ASCII letters only, exactly as the database's NOCASE collation does, so
+// that one batch and separate batches agree on what is a duplicate.
+func NameKey(name string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, name)
 }
 
 // Endpoint is an endpoint as the dashboard shows it: facts, the state the

@@ -412,7 +412,7 @@ func (db *DB) upsert(ctx context.Context, items []Facts, audit func(*txn, Upsert
 			fe.Index = i
 			details = append(details, fe)
 		}
-		key := strings.ToLower(items[i].Name)
+		key := NameKey(items[i].Name)
 		if j, dup := seen[key]; dup && key != "" {
 			details = append(details, FieldError{Index: i, Field: "name", Message: fmt.Sprintf("same name as item %d", j)})
 		}
@@ -436,7 +436,7 @@ func (db *DB) upsert(ctx context.Context, items []Facts, audit func(*txn, Upsert
 			if err := r.Scan(&id, &name); err != nil {
 				return err
 			}
-			ids[strings.ToLower(name)] = id
+			ids[NameKey(name)] = id
 			return nil
 		}, string(b)); err != nil {
 			return err
@@ -451,7 +451,7 @@ func (db *DB) upsert(ctx context.Context, items []Facts, audit func(*txn, Upsert
 		}
 		for i := range items {
 			f := &items[i]
-			c, ok := cur[ids[strings.ToLower(f.Name)]]
+			c, ok := cur[ids[NameKey(f.Name)]]
 			switch {
 			case !ok:
 				c = &current{facts: *f}

@@ -3,6 +3,9 @@ package store
 import (
 	"errors"
 	"fmt"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Kind classifies an error for the people and programs that see it; web/
@@ -14,6 +17,7 @@ const (
 	Invalid
 	NotFound
 	Conflict
+	Unavailable // the server cannot write now (disk full); try later
 )
 
 // Error is an error the user can act on: its message is safe to show.
@@ -36,4 +40,17 @@ func KindOf(err error) Kind {
 		return e.Kind
 	}
 	return Internal
+}
+
+// ErrDiskFull is what a write meets when the disk (or the database's size
+// limit) is full: nothing was written, and the admin must make room.
+var ErrDiskFull = &Error{Kind: Unavailable, Message: "The server's disk is full, so nothing was saved. Ask an administrator to free space, then try again."}
+
+// classify turns SQLite's errors that a person can act on into the app's.
+func classify(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL {
+		return ErrDiskFull
+	}
+	return err
 }

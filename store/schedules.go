@@ -205,6 +205,7 @@ type EntryInput struct {
 // AddEntry adds a window (or weekly series) to a schedule and re-evaluates
 // the endpoints on it.
 func (db *DB) AddEntry(ctx context.Context, actor string, scheduleID int64, in EntryInput) error {
+	in.StartsAt, in.EndsAt, in.RepeatUntil = in.StartsAt.Truncate(time.Second), in.EndsAt.Truncate(time.Second), toSecond(in.RepeatUntil)
 	var details []FieldError
 	if !in.EndsAt.After(in.StartsAt) {
 		details = append(details, FieldError{Field: "ends_at", Message: "must be after the start"})

@@ -605,14 +605,29 @@ func (db *DB) Overview(ctx context.Context) (Overview, error) {
 	return Overview{Total: fc.Unfiltered, ByImpact: fc.Impact, ByCode: fc.Exemption, LowDisk: fc.LowDisk}, err
 }
 
-// Each streams every matching endpoint in the filter's order (for CSV),
-// reading in name-keyset batches so no long read transaction is held.
+// Each streams every matching endpoint in the filter's order (for CSV). It
+// reads one snapshot, inside a read transaction, so rows written meanwhile
+// can neither repeat nor go missing under any sort order. At most
+// maxExports run at once, so exports never hold every reader: a page also
+// needs a connection of its own for the counters.
 func (db *DB) Each(ctx context.Context, f Filter, withDrives bool, fn func(Row) error) error {
+	select {
+	case db.exports <- struct{}{}:
+		defer func() { <-db.exports }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	f.Page, f.PerPage, f.Before = 1, MaxPerPage, ""
 	total, err := db.Count(ctx, f)
 	if err != nil {
 		return err
 	}
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	ctx = context.WithValue(ctx, snapshotKey{}, tx)
 	byName := f.Sort == "" || f.Sort == "name"
 	for {
 		p, err := db.Rows(ctx, f, withDrives, total)

@@ -10,7 +10,9 @@ import (
 // re-evaluate the estate, which at a million endpoints takes a while.
 func (db *DB) UpdateSettings(ctx context.Context, actor string, s Settings) error {
 	var d []FieldError
-	if s.LowDiskPct < 1 || s.LowDiskPct > 100 {
+	// Written as "not within" so that NaN, which compares false with
+	// everything, is refused too.
+	if !(s.LowDiskPct >= 1 && s.LowDiskPct <= 100) {
 		d = append(d, FieldError{Field: "low_disk_pct", Message: "must be between 1 and 100"})
 	}
 	if s.DisconnectAfter < time.Minute || s.DisconnectAfter > 30*24*time.Hour {

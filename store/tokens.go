@@ -57,13 +57,10 @@ func (db *DB) TokenBySecret(ctx context.Context, secret string) (*Token, error) 
 	} else if err != nil {
 		return nil, err
 	}
-	now := db.now()
-	// Record use at most once a minute: a busy connector should not turn
-	// every read into a write.
-	if used == nil || now.Unix()-*used >= 60 {
-		if _, err := db.w.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now.Unix(), tk.ID); err != nil {
-			return nil, err
-		}
+	// Use is recorded in the background, at most once a minute: a busy
+	// connector should not turn every read into a write.
+	if now := db.now().Unix(); used == nil || now-*used >= 60 {
+		db.usage.touchToken(tk.ID, now)
 	}
 	return tk, nil
 }

@@ -33,7 +33,7 @@ func (db *DB) update(ctx context.Context, fn func(*txn) error) error {
 	}
 	t := &txn{Tx: tx, now: db.now(), settings: db.Settings(), delta: map[countKey]int64{}}
 	if err := fn(t); err != nil {
-		return err
+		return classify(err)
 	}
 	if err := tx.QueryRow(`SELECT total_changes()`).Scan(&after); err != nil {
 		return err
@@ -46,7 +46,7 @@ func (db *DB) update(ctx context.Context, fn func(*txn) error) error {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return err
+		return classify(err)
 	}
 	db.applyCounts(version, t.delta)
 	return nil

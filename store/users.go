@@ -199,7 +199,8 @@ func (db *DB) ChangeUser(ctx context.Context, actor string, id int64, ch UserCha
 	return db.update(ctx, func(t *txn) error {
 		var name string
 		var role Role
-		if err := t.QueryRow(`SELECT name, role FROM users WHERE id = ?`, id).Scan(&name, &role); errors.Is(err, sql.ErrNoRows) {
+		var disabled bool
+		if err := t.QueryRow(`SELECT name, role, disabled FROM users WHERE id = ?`, id).Scan(&name, &role, &disabled); errors.Is(err, sql.ErrNoRows) {
 			return errorf(NotFound, "user %d does not exist", id)
 		} else if err != nil {
 			return err
@@ -217,7 +218,7 @@ func (db *DB) ChangeUser(ctx context.Context, actor string, id int64, ch UserCha
 			}
 			what = append(what, "password reset")
 		}
-		if ch.Disabled != nil {
+		if ch.Disabled != nil && *ch.Disabled != disabled {
 			if _, err := t.Exec(`UPDATE users SET disabled = ? WHERE id = ?`, *ch.Disabled, id); err != nil {
 				return err
 			}
@@ -228,6 +229,11 @@ func (db *DB) ChangeUser(ctx context.Context, actor string, id int64, ch UserCha
 		}
 		if len(what) == 0 {
 			return nil
+		}
+		// Whatever changed, the user's sessions end with it: a new role or
+		// password takes effect at once, and a disabled user is signed out.
+		if _, err := t.Exec(`DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
+			return err
 		}
 		return t.audit(actor, "user.change", "user "+name+": "+strings.Join(what, ", "), nil)
 	})
@@ -249,4 +255,33 @@ func (t *txn) keepAnAdmin() error {
 func (db *DB) SetColumns(ctx context.Context, userID int64, cols []string) error {
 	_, err := db.w.ExecContext(ctx, `UPDATE users SET columns = ? WHERE id = ?`, strings.Join(cols, ","), userID)
 	return err
+}
+
+// ChangeOwnPassword changes a user's password after checking the current
+// one, and ends every session of the user but keep (the one in use).
+func (db *DB) ChangeOwnPassword(ctx context.Context, userID int64, current, password, keep string) error {
+	var hash string
+	u, err := db.userWhere(ctx, `id = ?`, userID, &hash)
+	if err != nil {
+		return err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(current)) != nil {
+		return &Error{Kind: Invalid, Message: "the current password is wrong", Details: []FieldError{{Field: "current", Message: "is wrong"}}}
+	}
+	if err := checkPassword(password); err != nil {
+		return err
+	}
+	newHash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return err
+	}
+	return db.update(ctx, func(t *txn) error {
+		if _, err := t.Exec(`UPDATE users SET password_hash = ? WHERE id = ?`, string(newHash), userID); err != nil {
+			return err
+		}
+		if _, err := t.Exec(`DELETE FROM sessions WHERE user_id = ? AND id_hash != ?`, userID, sessionHash(keep)); err != nil {
+			return err
+		}
+		return t.audit(u.Name, "user.password", "changed own password; other sessions ended", nil)
+	})
 }

@@ -214,6 +214,12 @@ type LoginPage struct {
 	Next     string
 }
 
+// AccountPage is the signed-in user's own page.
+type AccountPage struct {
+	Page
+	Errors map[string]string
+}
+
 // ScheduleRow is one schedule in the list.
 type ScheduleRow struct {
 	ID                                 int64

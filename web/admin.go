@@ -1,8 +1,10 @@
 package web
 
 import (
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -22,8 +24,8 @@ func (s *Server) settingsSave(c echo.Context) error {
 	m := views.SettingsPage{Page: s.page(c, "Settings", "admin"), LowDiskPct: c.FormValue("low_disk_pct"),
 		DisconnectAfter: c.FormValue("disconnect_after_minutes"), WSUSAfter: c.FormValue("wsus_after_hours"), Errors: map[string]string{}}
 	num := func(field, v string) float64 {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			m.Errors[field] = "must be a number"
 		}
 		return f

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strings"
 	"time"
@@ -120,8 +121,22 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
+// endpointByName finds the endpoint named in the path. Echo leaves a
+// parameter escaped when the path holds an escaped "/" (%2F), so the name
+// is unescaped then: an older endpoint whose name has a slash stays reachable.
+func (s *Server) endpointByName(c echo.Context) (*store.Endpoint, error) {
+	name := c.Param("name")
+	if c.Request().URL.RawPath != "" {
+		var err error
+		if name, err = url.PathUnescape(name); err != nil {
+			return nil, badParam("name", name, "an endpoint name, with / written as %2F")
+		}
+	}
+	return s.db.EndpointByName(c.Request().Context(), name)
+}
+
 func (s *Server) apiGetEndpoint(c echo.Context) error {
-	e, err := s.db.EndpointByName(c.Request().Context(), c.Param("name"))
+	e, err := s.endpointByName(c)
 	if err != nil {
 		return err
 	}
@@ -261,8 +276,7 @@ func (s *Server) apiAcknowledgeReboot(c echo.Context) error {
 // apiAction runs an action on the named endpoint and answers with the
 // endpoint as it is afterwards, plus whether anything changed.
 func (s *Server) apiAction(c echo.Context, run func(store.Target) (store.ActionResult, error)) error {
-	ctx := c.Request().Context()
-	e, err := s.db.EndpointByName(ctx, c.Param("name"))
+	e, err := s.endpointByName(c)
 	if err != nil {
 		return err
 	}
@@ -270,7 +284,7 @@ func (s *Server) apiAction(c echo.Context, run func(store.Target) (store.ActionR
 	if err != nil {
 		return err
 	}
-	if e, err = s.db.Endpoint(ctx, e.ID); err != nil {
+	if e, err = s.db.Endpoint(c.Request().Context(), e.ID); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"changed": res.Changed > 0, "endpoint": toAPI(e, time.Now())})

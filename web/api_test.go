@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -43,6 +44,8 @@ func TestAPIAuth(t *testing.T) {
 			t.Errorf("401 without a JSON error: %s", body)
 		}
 	}
+	// Use is written off the request path; flush what is pending.
+	e.db.FlushUsage(context.Background())
 	tokens, _ := e.db.Tokens(context.Background())
 	if tokens[0].LastUsedAt == nil {
 		t.Fatal("last use not recorded")
@@ -264,11 +267,11 @@ func postFile(t *testing.T, c *client, path, filename, content string) (*http.Re
 	t.Helper()
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
-	w.WriteField("_csrf", c.csrf)
 	fw, _ := w.CreateFormFile("file", filename)
 	fw.Write([]byte(content))
 	w.Close()
-	req, _ := http.NewRequest("POST", c.e.ts.URL+path, &body)
+	// As the page's form does: the token in the address, the file in the body.
+	req, _ := http.NewRequest("POST", c.e.ts.URL+path+"?_csrf="+url.QueryEscape(c.csrf), &body)
 	req.Header.Set("Content-Type", w.FormDataContentType())
 	res, err := c.http.Do(req)
 	if err != nil {
@@ -288,8 +291,8 @@ func TestCSVImport(t *testing.T) {
 		"csv-01,windows,yes,on,2,2026-11-24T10:00:00Z,C:=95/100;D:=1/100\n" +
 		"csv-02,linux,true,off,,,\n"
 	res, _ := postFile(t, c, "/import", "facts.csv", good)
-	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("import %d", res.StatusCode)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/import" {
+		t.Fatalf("import %d %s", res.StatusCode, res.Header.Get("Location"))
 	}
 	ep, err := e.db.EndpointByName(ctx, "csv-01")
 	if err != nil || !hasCode(ep, store.UnsupportedPSVersion) || !ep.LowDisk || len(ep.Drives) != 2 {

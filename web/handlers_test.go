@@ -78,7 +78,7 @@ func TestLogin(t *testing.T) {
 		c := e.client()
 		c.get("/login")
 		var res *http.Response
-		for range maxFailsPerUser + 1 {
+		for range maxFailsPerPair + 1 {
 			res, _ = c.post("/login", url.Values{"username": {"victor"}, "password": {"nope-nope-nope"}})
 		}
 		if res.StatusCode != http.StatusTooManyRequests {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -31,21 +32,43 @@ func (s *Server) importModel(c echo.Context) views.ImportPage {
 	return views.ImportPage{Page: s.page(c, "Import facts", "admin"), Columns: strings.Join(cols, ",")}
 }
 
+// maxImportBytes bounds an upload: 100,000 rows of facts fit well within it.
+const maxImportBytes = 64 << 20
+
 // importCSV replaces facts from an uploaded CSV, all or nothing: any row
-// with a problem and nothing is written, and every problem is listed.
+// with a problem and nothing is written, and every problem is listed. The
+// upload is read as a stream, part by part, straight into the CSV decoder:
+// it is never held whole in memory or in a temporary file.
 func (s *Server) importCSV(c echo.Context) error {
 	m := s.importModel(c)
-	fh, err := c.FormFile("file")
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxImportBytes)
+	tooBig := func(err error) bool { var mb *http.MaxBytesError; return errors.As(err, &mb) }
+	mr, err := r.MultipartReader()
 	if err != nil {
-		m.Flash, m.FlashKind = "Choose a CSV file to import.", "error"
-		return render(c, http.StatusBadRequest, views.Import(m))
+		return echo.NewHTTPError(http.StatusBadRequest, "Send the file as a form upload (multipart/form-data) in a field named file.")
 	}
-	f, err := fh.Open()
-	if err != nil {
-		return err
+	var file *multipart.Part
+	for file == nil {
+		part, err := mr.NextPart()
+		switch {
+		case err == io.EOF:
+			m.Flash, m.FlashKind = "Choose a CSV file to import.", "error"
+			return render(c, http.StatusBadRequest, views.Import(m))
+		case tooBig(err):
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "The file is larger than 64 MiB; split it into several imports.")
+		case err != nil:
+			return echo.NewHTTPError(http.StatusBadRequest, "The upload could not be read: "+err.Error()+".")
+		case part.FormName() == "file":
+			file = part
+		}
 	}
-	defer f.Close()
-	items, details := decodeCSV(f)
+	items, details, err := decodeCSV(file)
+	if tooBig(err) {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "The file is larger than 64 MiB; split it into several imports.")
+	} else if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "The upload could not be read: "+err.Error()+".")
+	}
 	if len(details) == 0 {
 		var res store.UpsertResult
 		res, err = s.db.ImportFacts(c.Request().Context(), actor(c), items)
@@ -63,7 +86,7 @@ func (s *Server) importCSV(c echo.Context) error {
 				len(items), res.Created, res.Updated, res.Unchanged))
 		}
 	}
-	m.Flash, m.FlashKind = fmt.Sprintf("Nothing was imported: %d problem(s) in %s.", len(details), fh.Filename), "error"
+	m.Flash, m.FlashKind = fmt.Sprintf("Nothing was imported: %d problem(s) in %s.", len(details), file.FileName()), "error"
 	for _, d := range details {
 		where := "file"
 		if d.Index >= 0 {
@@ -82,12 +105,16 @@ func (s *Server) importCSV(c echo.Context) error {
 // the API. An empty cell is an unknown fact. drives holds
 // "mount=used/total" pairs separated by ";". Each cell becomes the JSON
 // value it stands for, and is then decoded exactly as the API decodes it.
-func decodeCSV(r io.Reader) ([]store.Facts, []store.FieldError) {
+// Problems of the file are details; err is a failure to read it at all.
+func decodeCSV(r io.Reader) ([]store.Facts, []store.FieldError, error) {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err != nil {
-		return nil, []store.FieldError{{Index: -1, Message: "the file has no header row of field names"}}
+		if readFailed(err) {
+			return nil, nil, err
+		}
+		return nil, []store.FieldError{{Index: -1, Message: "the file has no header row of field names"}}, nil
 	}
 	header = append([]string(nil), header...)
 	var items []store.Facts
@@ -97,11 +124,13 @@ func decodeCSV(r io.Reader) ([]store.Facts, []store.FieldError) {
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
-			return nil, append(details, store.FieldError{Index: i, Message: "not valid CSV: " + err.Error()})
+		if readFailed(err) {
+			return nil, nil, err
+		} else if err != nil {
+			return nil, append(details, store.FieldError{Index: i, Message: "not valid CSV: " + err.Error()}), nil
 		}
 		if len(items) >= store.MaxImport {
-			return nil, []store.FieldError{{Index: -1, Message: fmt.Sprintf("at most %d rows per import", store.MaxImport)}}
+			return nil, []store.FieldError{{Index: -1, Message: fmt.Sprintf("at most %d rows per import", store.MaxImport)}}, nil
 		}
 		fields := map[string]json.RawMessage{}
 		for j, cell := range rec {
@@ -116,7 +145,13 @@ func decodeCSV(r io.Reader) ([]store.Facts, []store.FieldError) {
 	if len(items) == 0 && len(details) == 0 {
 		details = append(details, store.FieldError{Index: -1, Message: "the file has no rows"})
 	}
-	return items, details
+	return items, details, nil
+}
+
+// readFailed tells a failure to read the upload from a problem in its CSV.
+func readFailed(err error) bool {
+	var pe *csv.ParseError
+	return err != nil && err != io.EOF && !errors.As(err, &pe)
 }
 
 // csvValue turns a cell into JSON of the type its field has; a cell that

@@ -4,10 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -31,9 +32,10 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// withSession loads the session cookie (starting a new session when there
-// is none or it cannot be read), ends it when idle or too old, and gives
-// every session a CSRF token.
+// withSession loads the session cookie, starting a new one when there is
+// none or it cannot be read, and gives every visitor a CSRF token. Who is
+// signed in is not decided here: the cookie carries only the secret of a
+// server-side session, which requireUser looks up.
 func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		sess, err := s.sessions.Get(c.Request(), sessionName)
@@ -41,33 +43,47 @@ func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 			sess, _ = s.sessions.New(c.Request(), sessionName)
 		}
 		sess.Options.Secure = c.IsTLS()
-		now := s.cfg.Now().Unix()
-		created, _ := sess.Values["created"].(int64)
-		seen, _ := sess.Values["seen"].(int64)
-		if _, signedIn := sess.Values["uid"]; signedIn &&
-			(now-seen > int64(s.cfg.IdleTimeout.Seconds()) || now-created > int64(s.cfg.MaxAge.Seconds())) {
-			clear(sess.Values)
-			sess.Values["flash"], sess.Values["flash_kind"] = "Your session has ended. Please sign in again.", "error"
-		}
-		dirty := false
-		if _, ok := sess.Values["csrf"].(string); !ok {
-			sess.Values["csrf"], sess.Values["created"] = randomToken(), now
-			dirty = true
-		}
-		// Refreshing the idle clock at most once a minute keeps most
-		// responses free of a new cookie.
-		if now-seen >= 60 {
-			sess.Values["seen"] = now
-			dirty = true
-		}
 		c.Set(ctxSession, sess)
-		if dirty {
+		if _, ok := sess.Values["csrf"].(string); !ok {
+			sess.Values["csrf"] = randomToken()
 			if err := sess.Save(c.Request(), c.Response()); err != nil {
 				return err
 			}
 		}
 		return next(c)
 	}
+}
+
+// signedIn returns the user of the request's server-side session, or nil.
+// A session that was ended, has been idle too long, is too old, or whose
+// user was disabled signs the visitor out, with a word on the next page.
+func (s *Server) signedIn(c echo.Context) (*store.User, error) {
+	sess := session(c)
+	secret, ok := sess.Values["sid"].(string)
+	if !ok {
+		return nil, nil
+	}
+	ctx := c.Request().Context()
+	u, ses, err := s.db.SessionUser(ctx, secret)
+	now := s.cfg.Now()
+	switch {
+	case store.KindOf(err) == store.NotFound:
+	case err != nil:
+		return nil, err
+	case u.Disabled || now.Sub(ses.SeenAt) > s.cfg.IdleTimeout || now.Sub(ses.CreatedAt) > s.cfg.MaxAge:
+		if err := s.db.EndSession(ctx, secret); err != nil {
+			return nil, err
+		}
+	default:
+		// The idle clock moves at most once a minute, off the request path.
+		if now.Sub(ses.SeenAt) >= time.Minute {
+			s.db.TouchSession(secret, now)
+		}
+		return u, nil
+	}
+	delete(sess.Values, "sid")
+	sess.Values["flash"], sess.Values["flash_kind"] = "Your session has ended. Please sign in again.", "error"
+	return nil, sess.Save(c.Request(), c.Response())
 }
 
 func session(c echo.Context) *sessions.Session { return c.Get(ctxSession).(*sessions.Session) }
@@ -80,18 +96,24 @@ func csrfToken(c echo.Context) string {
 	return ""
 }
 
-// checkCSRF refuses any unsafe request whose _csrf field (or X-CSRF-Token
-// header) does not match the session's token.
+// checkCSRF refuses any unsafe request whose token does not match the
+// session's. The token comes from the X-CSRF-Token header, the form's
+// _csrf field once readForm has read it, or else the _csrf query parameter
+// (an upload, whose body is not read before this check).
 func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		switch c.Request().Method {
+		r := c.Request()
+		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
 		}
 		want := csrfToken(c)
-		got := c.Request().Header.Get("X-CSRF-Token")
+		got := r.Header.Get("X-CSRF-Token")
+		if got == "" && r.PostForm != nil {
+			got = r.PostForm.Get("_csrf")
+		}
 		if got == "" {
-			got = c.FormValue("_csrf")
+			got = r.URL.Query().Get("_csrf")
 		}
 		if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			return echo.NewHTTPError(http.StatusForbidden, "This form has expired or did not come from patchready (missing or wrong CSRF token). Reload the page and try again.")
@@ -101,19 +123,14 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // requireUser sends anonymous visitors to the sign-in page and loads the
-// signed-in user, who may have been disabled since signing in.
+// signed-in user. It runs before any request body is read.
 func (s *Server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		sess := session(c)
-		uid, ok := sess.Values["uid"].(int64)
-		var u *store.User
-		if ok {
-			var err error
-			if u, err = s.db.User(c.Request().Context(), uid); err != nil && store.KindOf(err) != store.NotFound {
-				return err
-			}
+		u, err := s.signedIn(c)
+		if err != nil {
+			return err
 		}
-		if u == nil || u.Disabled {
+		if u == nil {
 			if c.Request().Method != http.MethodGet {
 				return echo.NewHTTPError(http.StatusUnauthorized, "Sign in first.")
 			}
@@ -121,6 +138,47 @@ func (s *Server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(ctxUser, u)
 		c.Set(ctxActor, u.Name)
+		return next(c)
+	}
+}
+
+// readForm reads a form body of at most limit bytes, once the request is
+// authorised: too large is 413, unreadable is 400, each with a plain message,
+// where net/http would quietly leave the form empty.
+func readForm(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				return next(c)
+			}
+			r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+			var err error
+			if strings.HasPrefix(r.Header.Get(echo.HeaderContentType), echo.MIMEMultipartForm) {
+				err = r.ParseMultipartForm(limit)
+			} else {
+				err = r.ParseForm()
+			}
+			var tooBig *http.MaxBytesError
+			switch {
+			case errors.As(err, &tooBig):
+				return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("The form is larger than %d KiB, more than any form here sends.", limit>>10))
+			case err != nil:
+				return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read: "+err.Error()+".")
+			}
+			return next(c)
+		}
+	}
+}
+
+// strictQuery refuses a malformed query string (a ";" separator, a broken
+// % escape) instead of quietly dropping the parts it cannot read, which
+// turned a mistyped filter into the unfiltered list.
+func strictQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, err := url.ParseQuery(c.Request().URL.RawQuery); err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, "The address has a malformed query string ("+err.Error()+"). Parameters are separated by & and special characters written as %XX.")
+		}
 		return next(c)
 	}
 }
@@ -174,52 +232,6 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'")
 		return next(c)
 	}
-}
-
-// throttle limits failed sign-ins per user name and per address.
-type throttle struct {
-	mu    sync.Mutex
-	fails map[string][]time.Time
-}
-
-const (
-	throttleWindow  = 15 * time.Minute
-	maxFailsPerUser = 5
-	maxFailsPerAddr = 20
-)
-
-func newThrottle() *throttle { return &throttle{fails: map[string][]time.Time{}} }
-
-// blocked tells whether key has failed limit times within the window.
-func (t *throttle) blocked(key string, limit int, now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	recent := t.fails[key][:0]
-	for _, at := range t.fails[key] {
-		if now.Sub(at) < throttleWindow {
-			recent = append(recent, at)
-		}
-	}
-	if len(recent) == 0 {
-		delete(t.fails, key)
-	} else {
-		t.fails[key] = recent
-	}
-	return len(recent) >= limit
-}
-
-func (t *throttle) fail(now time.Time, keys ...string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, k := range keys {
-		t.fails[k] = append(t.fails[k], now)
-	}
-}
-
-func (t *throttle) reset(key string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.fails, key)
 }
 
 // logRequests logs each request once it is answered.

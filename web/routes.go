@@ -12,7 +12,7 @@ import (
 // would answer unknown paths with a sign-in or role error instead of 404.
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(middleware.Recover(), s.logRequests, securityHeaders)
+	e.Use(middleware.Recover(), s.logRequests, securityHeaders, strictQuery)
 
 	// Anonymous.
 	e.GET("/healthz", s.healthz)
@@ -29,14 +29,20 @@ func (s *Server) routes() {
 	e.POST("/api/v1/endpoints/:name/unsuspend", s.apiUnsuspend, api...)
 	e.POST("/api/v1/endpoints/:name/acknowledge-reboot", s.apiAcknowledgeReboot, api...)
 
-	// The HTML side: a session and a CSRF check on everything.
-	anon := []echo.MiddlewareFunc{middleware.BodyLimit("1M"), s.withSession, s.checkCSRF}
+	// The HTML side. Who is asking is settled before any body is read: the
+	// session, then the user and role, then the form (bounded), then its
+	// CSRF token.
+	anon := []echo.MiddlewareFunc{s.withSession, readForm(16 << 10), s.checkCSRF}
 	e.GET("/login", s.loginForm, anon...)
 	e.POST("/login", s.login, anon...)
 	e.POST("/logout", s.logout, anon...)
 
+	signedIn := func(need store.Role) []echo.MiddlewareFunc {
+		return []echo.MiddlewareFunc{s.withSession, s.requireUser, requireRole(need), readForm(1 << 20), s.checkCSRF}
+	}
+
 	// Signed in: any role reads everything.
-	viewer := append(anon[:len(anon):len(anon)], s.requireUser)
+	viewer := signedIn(store.Viewer)
 	e.GET("/", s.overview, viewer...)
 	e.GET("/servers", s.serversList, viewer...)
 	e.GET("/servers.csv", s.serversCSV, viewer...)
@@ -47,9 +53,11 @@ func (s *Server) routes() {
 	e.GET("/kb", s.kbIndex, viewer...)
 	e.GET("/kb/:slug", s.kbPage, viewer...)
 	e.GET("/audit", s.auditList, viewer...)
+	e.GET("/account", s.accountForm, viewer...)
+	e.POST("/account/password", s.accountPassword, viewer...)
 
 	// Operators: remediation and schedules.
-	op := append(viewer[:len(viewer):len(viewer)], requireRole(store.Operator))
+	op := signedIn(store.Operator)
 	e.POST("/servers/:id/suspend", s.serverSuspend, op...)
 	e.POST("/servers/:id/unsuspend", s.serverUnsuspend, op...)
 	e.POST("/servers/:id/acknowledge-reboot", s.serverAcknowledgeReboot, op...)
@@ -62,9 +70,7 @@ func (s *Server) routes() {
 	e.POST("/schedules/:id/entries/:entry/delete", s.entryDelete, op...)
 
 	// Admins: users, tokens, settings.
-	admin := append(viewer[:len(viewer):len(viewer)], requireRole(store.Admin))
-	// A CSV import of a large estate is bigger than any form.
-	importLimit := append([]echo.MiddlewareFunc{middleware.BodyLimit("64M")}, append(anon[1:], s.requireUser, requireRole(store.Admin))...)
+	admin := signedIn(store.Admin)
 	e.GET("/settings", s.settingsForm, admin...)
 	e.POST("/settings", s.settingsSave, admin...)
 	e.GET("/users", s.usersList, admin...)
@@ -74,5 +80,7 @@ func (s *Server) routes() {
 	e.POST("/tokens", s.tokenCreate, admin...)
 	e.POST("/tokens/:id/revoke", s.tokenRevoke, admin...)
 	e.GET("/import", s.importForm, admin...)
-	e.POST("/import", s.importCSV, importLimit...)
+	// A CSV import of a large estate is bigger than any form: its token is
+	// checked from the address and the file is streamed by the handler.
+	e.POST("/import", s.importCSV, s.withSession, s.requireUser, requireRole(store.Admin), s.checkCSRF)
 }

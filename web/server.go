@@ -6,8 +6,11 @@ package web
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +31,9 @@ type Config struct {
 	Log         *slog.Logger
 	// Now is the clock for session expiry and sign-in throttling.
 	Now func() time.Time
+	// TrustedProxies may set the client address with X-Forwarded-For;
+	// from anyone else the header is ignored.
+	TrustedProxies []*net.IPNet
 }
 
 // Server is the patchready web application.
@@ -58,8 +64,18 @@ func New(db *store.DB, cfg Config) *Server {
 	enc := sha256.Sum256([]byte("enc:" + cfg.SessionKey))
 	cs := sessions.NewCookieStore(hash[:], enc[:])
 	cs.Options = &sessions.Options{Path: "/", MaxAge: int(cfg.MaxAge.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode}
-	s := &Server{db: db, log: cfg.Log, cfg: cfg, echo: echo.New(), sessions: cs, throttle: newThrottle()}
+	s := &Server{db: db, log: cfg.Log, cfg: cfg, echo: echo.New(), sessions: cs, throttle: newThrottle(maxThrottleNames)}
 	s.echo.HideBanner, s.echo.HidePort = true, true
+	s.echo.IPExtractor = echo.ExtractIPDirect()
+	if len(cfg.TrustedProxies) > 0 {
+		// Echo trusts private and loopback ranges by default; only the
+		// configured ones are trusted here.
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range cfg.TrustedProxies {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		s.echo.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
 	s.echo.HTTPErrorHandler = s.handleError
 	s.routes()
 	return s
@@ -100,4 +116,33 @@ func Clock(ctx context.Context, db *store.DB, interval time.Duration, log *slog.
 			tick()
 		}
 	}
+}
+
+// ParseCIDRs reads a comma-separated list of CIDRs; a bare address stands
+// for itself alone.
+func ParseCIDRs(list string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, part := range strings.Split(list, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			ip := net.ParseIP(part)
+			if ip == nil {
+				return nil, fmt.Errorf("%q is not an address or CIDR", part)
+			}
+			bits := 128
+			if ip.To4() != nil {
+				bits = 32
+			}
+			part = fmt.Sprintf("%s/%d", part, bits)
+		}
+		_, n, err := net.ParseCIDR(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an address or CIDR", part)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

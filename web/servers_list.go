@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -243,9 +244,13 @@ func (s *Server) serversCSV(c echo.Context) error {
 	return nil
 }
 
-// csvSafe stops a spreadsheet from running a cell as a formula.
+// csvSafe stops a spreadsheet from running a cell as a formula. Spreadsheets
+// skip leading blanks, tabs and line breaks before they look for = + - @,
+// and read a cell starting with a tab or carriage return as one, so any of
+// those first gets a leading apostrophe.
 func csvSafe(v string) string {
-	if v != "" && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@') {
+	t := strings.TrimLeft(v, " \t\r\n")
+	if t != v || (t != "" && strings.ContainsRune("=+-@", rune(t[0]))) {
 		return "'" + v
 	}
 	return v

@@ -49,8 +49,10 @@ Usage:
   patchready backup FILE
   patchready migrate
 
-Every command takes --db (env PATCHREADY_DB). serve also reads PATCHREADY_ADDR,
-PATCHREADY_ADMIN_PASSWORD and PATCHREADY_SESSION_KEY.
+Every command takes --db (env PATCHREADY_DB); only serve and migrate create a
+database that does not exist. serve also reads PATCHREADY_ADDR,
+PATCHREADY_ADMIN_PASSWORD, PATCHREADY_SESSION_KEY and PATCHREADY_TRUSTED_PROXIES
+(--trusted-proxies: CIDRs allowed to set X-Forwarded-For).
 `
 
 // run parses the command line and runs one subcommand until ctx ends.
@@ -69,7 +71,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintf(stderr, usage, version) }
 	dbPath := fs.String("db", env("PATCHREADY_DB", "data/patchready.db"), "SQLite database file")
-	open := func() (*store.DB, error) { return store.Open(ctx, *dbPath) }
+	// Only serve and migrate may create the database: any other command
+	// given a mistyped --db would work on a new, empty one and say nothing.
+	open := func() (*store.DB, error) {
+		if cmd != "serve" && cmd != "migrate" {
+			if _, err := os.Stat(*dbPath); errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("no database at %s: check --db (or PATCHREADY_DB); only serve and migrate create one", *dbPath)
+			}
+		}
+		return store.Open(ctx, *dbPath)
+	}
 
 	switch cmd {
 	case "serve":
@@ -77,13 +88,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		noDemo := fs.Bool("no-demo", false, "do not seed demo endpoints into an empty database")
 		demoSize := fs.Int("demo-endpoints", 3000, "how many demo endpoints to seed")
 		every := fs.Duration("recheck", 30*time.Second, "how often clock-based rules are re-evaluated")
+		proxies := fs.String("trusted-proxies", getenv("PATCHREADY_TRUSTED_PROXIES"), "comma-separated CIDRs of proxies allowed to set X-Forwarded-For")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
 		if *every < time.Second {
 			return errors.New("--recheck must be at least 1s")
 		}
+		trusted, err := web.ParseCIDRs(*proxies)
+		if err != nil {
+			return fmt.Errorf("--trusted-proxies: %w", err)
+		}
 		tuneGC(getenv)
+		release, err := store.LockServer(*dbPath)
+		if err != nil {
+			return err
+		}
+		defer release()
 		db, err := open()
 		if err != nil {
 			return err
@@ -92,7 +113,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if err := firstStart(ctx, db, getenv("PATCHREADY_ADMIN_PASSWORD"), !*noDemo, *demoSize, stdout); err != nil {
 			return err
 		}
-		return serve(ctx, db, *addr, getenv("PATCHREADY_SESSION_KEY"), *every, stdout)
+		return serve(ctx, db, *addr, web.Config{SessionKey: getenv("PATCHREADY_SESSION_KEY"), TrustedProxies: trusted}, *every, stdout)
 
 	case "seed":
 		n := fs.Int("endpoints", 0, "how many endpoints to add")
@@ -250,16 +271,17 @@ func tuneGC(getenv func(string) string) {
 	}
 }
 
-func serve(ctx context.Context, db *store.DB, addr, sessionKey string, every time.Duration, stdout io.Writer) error {
+func serve(ctx context.Context, db *store.DB, addr string, cfg web.Config, every time.Duration, stdout io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if sessionKey == "" {
+	if cfg.SessionKey == "" {
 		var err error
-		sessionKey, err = db.SessionKey(ctx, func() string { b := make([]byte, 32); rand.Read(b); return base64.StdEncoding.EncodeToString(b) })
+		cfg.SessionKey, err = db.SessionKey(ctx, func() string { b := make([]byte, 32); rand.Read(b); return base64.StdEncoding.EncodeToString(b) })
 		if err != nil {
 			return err
 		}
 	}
-	handler := web.New(db, web.Config{SessionKey: sessionKey, Log: log})
+	cfg.Log = log
+	handler := web.New(db, cfg)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
