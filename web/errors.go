@@ -13,9 +13,10 @@ import (
 
 // statusOf maps the store's error kinds to HTTP statuses, in one place.
 var statusOf = map[store.Kind]int{
-	store.Invalid:  http.StatusBadRequest,
-	store.NotFound: http.StatusNotFound,
-	store.Conflict: http.StatusConflict,
+	store.Invalid:     http.StatusBadRequest,
+	store.NotFound:    http.StatusNotFound,
+	store.Conflict:    http.StatusConflict,
+	store.Unavailable: http.StatusServiceUnavailable,
 }
 
 // apiError is the JSON body of every API error.

@@ -32,8 +32,6 @@ func (s *Server) importModel(c echo.Context) views.ImportPage {
 	return views.ImportPage{Page: s.page(c, "Import facts", "admin"), Columns: strings.Join(cols, ",")}
 }
 
-// maxImportBytes bounds an upload: 100,000 rows of facts fit well within it.
-const maxImportBytes = 64 << 20
 
 // importCSV replaces facts from an uploaded CSV, all or nothing: any row
 // with a problem and nothing is written, and every problem is listed. The
@@ -42,7 +40,7 @@ const maxImportBytes = 64 << 20
 func (s *Server) importCSV(c echo.Context) error {
 	m := s.importModel(c)
 	r := c.Request()
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxImportBytes)
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxImportBytes)
 	tooBig := func(err error) bool { var mb *http.MaxBytesError; return errors.As(err, &mb) }
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -56,7 +54,7 @@ func (s *Server) importCSV(c echo.Context) error {
 			m.Flash, m.FlashKind = "Choose a CSV file to import.", "error"
 			return render(c, http.StatusBadRequest, views.Import(m))
 		case tooBig(err):
-			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "The file is larger than 64 MiB; split it into several imports.")
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is larger than %d MiB; split it into several imports.", s.cfg.MaxImportBytes>>20))
 		case err != nil:
 			return echo.NewHTTPError(http.StatusBadRequest, "The upload could not be read: "+err.Error()+".")
 		case part.FormName() == "file":
@@ -65,7 +63,7 @@ func (s *Server) importCSV(c echo.Context) error {
 	}
 	items, details, err := decodeCSV(file)
 	if tooBig(err) {
-		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "The file is larger than 64 MiB; split it into several imports.")
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is larger than %d MiB; split it into several imports.", s.cfg.MaxImportBytes>>20))
 	} else if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "The upload could not be read: "+err.Error()+".")
 	}

@@ -34,6 +34,9 @@ type Config struct {
 	// TrustedProxies may set the client address with X-Forwarded-For;
 	// from anyone else the header is ignored.
 	TrustedProxies []*net.IPNet
+	// MaxImportBytes bounds a CSV upload (default 64 MiB: 100,000 rows of
+	// facts fit well within it).
+	MaxImportBytes int64
 }
 
 // Server is the patchready web application.
@@ -59,6 +62,9 @@ func New(db *store.DB, cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxImportBytes == 0 {
+		cfg.MaxImportBytes = 64 << 20
 	}
 	hash := sha256.Sum256([]byte("hash:" + cfg.SessionKey))
 	enc := sha256.Sum256([]byte("enc:" + cfg.SessionKey))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -106,5 +107,83 @@ func TestTuneGC(t *testing.T) {
 	tuneGC(func(k string) string { return map[string]string{"GOGC": "50", "GOMEMLIMIT": "1GiB"}[k] })
 	if pct, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); pct != 100 || limit != math.MaxInt64 {
 		t.Errorf("with GOGC and GOMEMLIMIT set: GOGC %d, limit %d, want both left alone", pct, limit)
+	}
+}
+
+// Only serve and migrate create a database: any other command given a
+// mistyped --db fails with a clear message and leaves no file behind.
+func TestCommandsRefuseMissingDatabase(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "mistyped.db")
+	for _, args := range [][]string{
+		{"backup", filepath.Join(dir, "copy.db")},
+		{"seed", "--endpoints", "10"},
+		{"token", "create", "sync"},
+		{"user", "add", "dan", "--role", "viewer"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), append(args, "--db", missing), strings.NewReader("a-long-password\n"), &out, &errOut, func(string) string { return "" })
+			if err == nil || !strings.Contains(err.Error(), "no database at") {
+				t.Fatalf("err = %v", err)
+			}
+			if _, err := os.Stat(missing); !os.IsNotExist(err) {
+				t.Fatalf("a database was created: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "copy.db")); !os.IsNotExist(err) {
+				t.Fatal("a backup was written")
+			}
+		})
+	}
+}
+
+// startServe runs serve until the returned stop is called, which reports
+// how it ended.
+func startServe(t *testing.T, args ...string) (stop func() error) {
+	t.Helper()
+	env := func(k string) string { return map[string]string{"PATCHREADY_ADMIN_PASSWORD": "first-admin-pw"}[k] }
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--no-demo"}, args...), strings.NewReader(""), &out, io.Discard, env)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "patchready is serving") {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving: %s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return func() error { cancel(); return <-done }
+}
+
+// A second serve on the same database refuses to start while the first runs,
+// and starts once the first has stopped.
+func TestSecondServerRefused(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "p.db")
+	stop := startServe(t, "--db", db)
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, strings.NewReader(""), io.Discard, io.Discard, func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "another patchready server") || !strings.Contains(err.Error(), fmt.Sprint(os.Getpid())) {
+		t.Fatalf("second serve: %v", err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := startServe(t, "--db", db)(); err != nil {
+		t.Fatalf("serve after the first stopped: %v", err)
+	}
+}
+
+func TestTrustedProxiesFlag(t *testing.T) {
+	err := run(context.Background(), []string{"serve", "--db", filepath.Join(t.TempDir(), "p.db"), "--trusted-proxies", "10.0.0.0/8,not-a-net"},
+		strings.NewReader(""), io.Discard, io.Discard, func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "not-a-net") {
+		t.Fatalf("err = %v", err)
 	}
 }
