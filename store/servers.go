@@ -582,15 +582,6 @@ func (db *DB) plan(ctx context.Context, f *Filter, total int64) error {
 	return nil
 }
 
-func firstErr(fns ...func() error) error {
-	for _, fn := range fns {
-		if err := fn(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Overview is the estate at a glance.
 type Overview struct {
 	Total    int64

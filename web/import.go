@@ -32,7 +32,6 @@ func (s *Server) importModel(c echo.Context) views.ImportPage {
 	return views.ImportPage{Page: s.page(c, "Import facts", "admin"), Columns: strings.Join(cols, ",")}
 }
 
-
 // importCSV replaces facts from an uploaded CSV, all or nothing: any row
 // with a problem and nothing is written, and every problem is listed. The
 // upload is read as a stream, part by part, straight into the CSV decoder:
