@@ -1,0 +1,25 @@
+// Package readmodel answers the Servers list's questions — which endpoints
+// match a filter, how many match each filter option, and which page of
+// them comes next in any sort order — from memory, in about a millisecond
+// at a million endpoints.
+//
+// SQLite stays the source of truth; this is a derived index, rebuilt at
+// start and kept current by the one writer, which applies every committed
+// change here in the same code path. It knows nothing of patchready's
+// domain: a Schema turns a record into
+//
+//   - terms ("impact=cannot-patch", "label=env:prod"), each with a
+//     compressed bitmap (roaring) of the records that have it, so a filter
+//     is a few bitmap operations and a facet count is an AND-cardinality;
+//   - text (name and address), indexed by trigrams, so a substring search
+//     is a bitmap lookup for short terms and an intersection plus a check
+//     for long ones;
+//   - sort keys, byte strings whose order is the column's order, from which
+//     an ordering of every record is built the first time a column is
+//     sorted and kept current afterwards. A page is a walk along the
+//     ordering from a cursor (the key of the last row seen), never an
+//     OFFSET, or, when few records match, a sort of just those.
+//
+// A new filter dimension or sort column is therefore a change to the
+// schema only (store/dimensions.go); nothing here names one.
+package readmodel

@@ -1,0 +1,232 @@
+package readmodel
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Schema tells the model what a record of type R means for filtering,
+// searching and sorting.
+type Schema[R any] interface {
+	// Terms calls add with every term of r, written "dimension=value".
+	Terms(r *R, add func(term string))
+	// Text returns the strings a search looks in (name, address).
+	Text(r *R) []string
+	// SortKey appends r's key for column to buf: byte strings that compare
+	// in the column's ascending order. ok is false when r has no value
+	// for the column; such records sort after all others.
+	SortKey(column string, r *R, buf []byte) (key []byte, ok bool)
+	// TieKey appends the key that orders records with equal sort keys
+	// (the folded name); the record's id comes after it.
+	TieKey(r *R, buf []byte) []byte
+	// Columns are the sort columns whose orderings are kept from the start;
+	// any other column's is built the first time it is sorted by.
+	Columns() []string
+}
+
+// Change replaces (or, with Rec nil, removes) one record.
+type Change[R any] struct {
+	ID  uint32
+	Rec *R
+}
+
+type changeID struct{ id uint32 }
+
+// Model is the in-memory index of records of type R, by id.
+type Model[R any] struct {
+	schema Schema[R]
+
+	mu      sync.RWMutex
+	recs    []R
+	has     []bool
+	live    *roaring.Bitmap
+	dims    map[string]map[string]*roaring.Bitmap // dimension → value → ids
+	text    textIndex
+	orders  map[string]*order
+	version uint64
+	sparse  int // see defaultSparse; tests lower it to walk small models
+}
+
+// New returns an empty model.
+func New[R any](schema Schema[R]) *Model[R] {
+	m := &Model[R]{schema: schema, sparse: defaultSparse}
+	m.reset()
+	return m
+}
+
+func (m *Model[R]) reset() {
+	m.recs, m.has = nil, nil
+	m.live = roaring.New()
+	m.dims = map[string]map[string]*roaring.Bitmap{}
+	m.text = newTextIndex()
+	m.orders = map[string]*order{}
+}
+
+// Rebuild replaces everything with the records each yields, then builds the
+// orderings of the schema's columns.
+func (m *Model[R]) Rebuild(each func(yield func(id uint32, r *R) error) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reset()
+	err := each(func(id uint32, r *R) error {
+		m.put(id, r)
+		return nil
+	})
+	if err != nil {
+		m.reset()
+		return err
+	}
+	for _, b := range m.allBitmaps() {
+		b.RunOptimize()
+	}
+	for _, col := range m.schema.Columns() {
+		m.orders[col] = m.buildOrder(col)
+	}
+	m.version++
+	return nil
+}
+
+// Apply makes a batch of changes, as one step: a reader sees all or none.
+func (m *Model[R]) Apply(changes []Change[R]) {
+	if len(changes) == 0 {
+		return
+	}
+	// Each id once, with its last change.
+	last := make(map[uint32]int, len(changes))
+	for i, ch := range changes {
+		last[ch.ID] = i
+	}
+	ids := make([]changeID, 0, len(last))
+	for i, ch := range changes {
+		if last[ch.ID] == i {
+			ids = append(ids, changeID{ch.ID})
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	// Take the changed records out of every ordering while their keys are
+	// still the old ones, then change them, then put them back in.
+	for _, o := range m.orders {
+		o.remove(m, ids)
+	}
+	for _, ch := range changes {
+		m.drop(ch.ID)
+		if ch.Rec != nil {
+			m.put(ch.ID, ch.Rec)
+		}
+	}
+	for _, o := range m.orders {
+		o.insert(m, ids)
+	}
+	m.version++
+}
+
+// Version changes with every Apply and Rebuild.
+func (m *Model[R]) Version() uint64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.version
+}
+
+// Len is the number of records.
+func (m *Model[R]) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return int(m.live.GetCardinality())
+}
+
+// Get returns a copy of record id.
+func (m *Model[R]) Get(id uint32) (R, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if !m.exists(id) {
+		var zero R
+		return zero, false
+	}
+	return m.recs[id], true
+}
+
+func (m *Model[R]) exists(id uint32) bool { return int(id) < len(m.has) && m.has[id] }
+
+// put adds a record that is not present.
+func (m *Model[R]) put(id uint32, r *R) {
+	for int(id) >= len(m.recs) {
+		m.recs = append(m.recs, *new(R))
+		m.has = append(m.has, false)
+	}
+	m.recs[id], m.has[id] = *r, true
+	m.live.Add(id)
+	m.schema.Terms(r, func(term string) {
+		dim, value, _ := strings.Cut(term, "=")
+		values := m.dims[dim]
+		if values == nil {
+			values = map[string]*roaring.Bitmap{}
+			m.dims[dim] = values
+		}
+		b := values[value]
+		if b == nil {
+			b = roaring.New()
+			values[value] = b
+		}
+		b.Add(id)
+	})
+	for _, s := range m.schema.Text(r) {
+		m.text.add(id, s)
+	}
+}
+
+// drop removes a record if present. Empty bitmaps stay: a value that comes
+// and goes keeps its place (and its zero count) in the facets.
+func (m *Model[R]) drop(id uint32) {
+	if !m.exists(id) {
+		return
+	}
+	r := &m.recs[id]
+	m.schema.Terms(r, func(term string) {
+		dim, value, _ := strings.Cut(term, "=")
+		if b := m.dims[dim][value]; b != nil {
+			b.Remove(id)
+		}
+	})
+	for _, s := range m.schema.Text(r) {
+		m.text.remove(id, s)
+	}
+	m.live.Remove(id)
+	m.has[id] = false
+	m.recs[id] = *new(R)
+}
+
+func (m *Model[R]) allBitmaps() []*roaring.Bitmap {
+	out := []*roaring.Bitmap{m.live}
+	for _, values := range m.dims {
+		for _, b := range values {
+			out = append(out, b)
+		}
+	}
+	return append(out, m.text.bitmaps()...)
+}
+
+// Values lists the values of a dimension that occur or occurred.
+func (m *Model[R]) Values(dim string) []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]string, 0, len(m.dims[dim]))
+	for v, b := range m.dims[dim] {
+		if !b.IsEmpty() {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Count is how many records have a term.
+func (m *Model[R]) Count(dim, value string) int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if b := m.dims[dim][value]; b != nil {
+		return int(b.GetCardinality())
+	}
+	return 0
+}

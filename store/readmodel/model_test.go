@@ -1,0 +1,327 @@
+package readmodel
+
+import (
+	"cmp"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// rec is a record of the test schema: two single-valued dimensions, one
+// multi-valued, a number and a string to sort by (either may be absent).
+type rec struct {
+	name, ip string
+	color    string   // dimension "color"
+	tags     []string // dimension "tag"
+	size     int      // sort "size"; -1 = none
+	owner    string   // sort "owner"; "" = none
+}
+
+type schema struct{}
+
+func (schema) Terms(r *rec, add func(string)) {
+	add("color=" + r.color)
+	for _, t := range r.tags {
+		add("tag=" + t)
+	}
+}
+func (schema) Text(r *rec) []string { return []string{r.name, r.ip} }
+func (schema) SortKey(col string, r *rec, buf []byte) ([]byte, bool) {
+	switch col {
+	case "size":
+		if r.size < 0 {
+			return buf, false
+		}
+		return binary.BigEndian.AppendUint32(buf, uint32(r.size)), true
+	case "owner":
+		return append(buf, r.owner...), r.owner != ""
+	}
+	return buf, true // "name": the tie key alone
+}
+func (schema) TieKey(r *rec, buf []byte) []byte { return append(buf, strings.ToLower(r.name)...) }
+func (schema) Columns() []string                { return []string{"name", "size"} }
+
+var (
+	colors = []string{"red", "green", "blue", "grey"}
+	tags   = []string{"a", "b", "c", "d", "e", "f"}
+	owners = []string{"", "ann", "bob", "Cy", "dee"}
+	sylls  = []string{"web", "db", "fra", "Ams", "x", "01", "-", "app", "Web"}
+)
+
+func randomRec(r *rand.Rand) rec {
+	var name strings.Builder
+	for range 1 + r.IntN(4) {
+		name.WriteString(sylls[r.IntN(len(sylls))])
+	}
+	x := rec{name: name.String(), ip: fmt.Sprintf("10.%d.%d.%d", r.IntN(3), r.IntN(20), r.IntN(250)),
+		color: colors[r.IntN(len(colors))], size: r.IntN(6) - 1, owner: owners[r.IntN(len(owners))]}
+	for _, t := range tags {
+		if r.IntN(3) == 0 {
+			x.tags = append(x.tags, t)
+		}
+	}
+	return x
+}
+
+func randomQuery(r *rand.Rand) Query {
+	var q Query
+	pick := func(from []string) []string {
+		var out []string
+		for _, v := range from {
+			if r.IntN(3) == 0 {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	if r.IntN(2) == 0 {
+		q.Conds = append(q.Conds, Cond{Dim: "color", Mode: Any, Values: pick(colors)})
+	}
+	if r.IntN(3) == 0 {
+		q.Conds = append(q.Conds, Cond{Dim: "tag", Mode: All, Values: pick(tags)})
+	}
+	if r.IntN(3) == 0 {
+		q.Conds = append(q.Conds, Cond{Dim: "tag", Mode: Any, Values: pick(tags)})
+	}
+	if r.IntN(3) == 0 {
+		q.Conds = append(q.Conds, Cond{Dim: "tag", Mode: None, Values: pick(tags)})
+	}
+	if r.IntN(3) == 0 {
+		for range 1 + r.IntN(2) {
+			s := sylls[r.IntN(len(sylls))] + sylls[r.IntN(len(sylls))]
+			start := r.IntN(len(s))
+			q.Text = append(q.Text, s[start:start+1+r.IntN(len(s)-start)])
+		}
+		if r.IntN(4) == 0 {
+			q.Text = append(q.Text, fmt.Sprintf("10.%d", r.IntN(3)))
+		}
+	}
+	q.Column = []string{"name", "size", "owner"}[r.IntN(3)]
+	q.Desc = r.IntN(2) == 0
+	return q
+}
+
+// brute is the reference: every record checked, sorted from scratch.
+type brute map[uint32]rec
+
+func has(vs []string, v string) bool { return slices.Contains(vs, v) }
+
+func (b brute) matches(r rec, q Query, skip string) bool {
+	values := func(dim string) []string {
+		if dim == "color" {
+			return []string{r.color}
+		}
+		return r.tags
+	}
+	for _, c := range q.Conds {
+		vs := values(c.Dim)
+		switch c.Mode {
+		case Any:
+			if c.Dim != skip && !slices.ContainsFunc(c.Values, func(v string) bool { return has(vs, v) }) {
+				return false
+			}
+		case All:
+			for _, v := range c.Values {
+				if !has(vs, v) {
+					return false
+				}
+			}
+		case None:
+			if slices.ContainsFunc(c.Values, func(v string) bool { return has(vs, v) }) {
+				return false
+			}
+		}
+	}
+	if len(q.Text) > 0 && !slices.ContainsFunc(q.Text, func(t string) bool {
+		return strings.Contains(strings.ToLower(r.name), strings.ToLower(t)) || strings.Contains(strings.ToLower(r.ip), strings.ToLower(t))
+	}) {
+		return false
+	}
+	return true
+}
+
+// sorted lists the matching ids in the query's order: values ascending
+// (descending: reversed, name and id too), records without a value last.
+func (b brute) sorted(q Query) []uint32 {
+	var ids []uint32
+	for id, r := range b {
+		if b.matches(r, q, "") {
+			ids = append(ids, id)
+		}
+	}
+	value := func(r rec) (int, string, bool) {
+		switch q.Column {
+		case "size":
+			return r.size, "", r.size >= 0
+		case "owner":
+			return 0, r.owner, r.owner != ""
+		}
+		return 0, "", true
+	}
+	slices.SortFunc(ids, func(x, y uint32) int {
+		rx, ry := b[x], b[y]
+		nx, sx, okx := value(rx)
+		ny, sy, oky := value(ry)
+		if okx != oky {
+			if okx {
+				return -1
+			}
+			return 1
+		}
+		c := cmp.Or(cmp.Compare(nx, ny), strings.Compare(sx, sy), strings.Compare(strings.ToLower(rx.name), strings.ToLower(ry.name)), cmp.Compare(x, y))
+		if q.Desc && okx {
+			return -c
+		}
+		return c
+	})
+	return ids
+}
+
+func (b brute) facets(q Query) map[string]map[string]int {
+	out := map[string]map[string]int{"color": {}, "tag": {}}
+	for _, r := range b {
+		if b.matches(r, q, "color") {
+			out["color"][r.color]++
+		}
+		if b.matches(r, q, "tag") {
+			for _, t := range r.tags {
+				out["tag"][t]++
+			}
+		}
+	}
+	return out
+}
+
+// walk pages through the whole query with cursors, forwards, and checks
+// the pages backwards with Before cursors.
+func walk(t *testing.T, m *Model[rec], q Query, limit int) []uint32 {
+	t.Helper()
+	q.Limit = limit
+	var all []uint32
+	var pages []Page
+	for range 10_000 {
+		p, err := m.Page(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, p.IDs...)
+		pages = append(pages, p)
+		if len(pages) > 1 && p.Prev == "" {
+			t.Fatalf("page %d has no previous-page cursor", len(pages))
+		}
+		if p.Next == "" {
+			break
+		}
+		q.After = p.Next
+	}
+	// Back from the last page: each Before cursor gives the page before.
+	q.After = ""
+	for i := len(pages) - 1; i > 0; i-- {
+		q.Before = pages[i].Prev
+		p, err := m.Page(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(p.IDs, pages[i-1].IDs) {
+			t.Fatalf("page %d backwards: %v, forwards %v", i-1, p.IDs, pages[i-1].IDs)
+		}
+	}
+	return all
+}
+
+func TestModelAgainstBruteForce(t *testing.T) {
+	for seed := range uint64(12) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 7))
+			m := New[rec](schema{})
+			if seed%2 == 0 {
+				m.sparse = 0 // walk the orderings
+			}
+			ref := brute{}
+			n := 50 + r.IntN(400)
+			m.Rebuild(func(yield func(uint32, *rec) error) error {
+				for id := uint32(1); id <= uint32(n); id++ {
+					x := randomRec(r)
+					ref[id] = x
+					yield(id, &x)
+				}
+				return nil
+			})
+			for round := range 8 {
+				// Change some records, add some, remove some, in one batch.
+				var changes []Change[rec]
+				for range r.IntN(40) {
+					id := uint32(1 + r.IntN(n+20))
+					if r.IntN(5) == 0 {
+						changes = append(changes, Change[rec]{ID: id})
+						delete(ref, id)
+						continue
+					}
+					x := randomRec(r)
+					ref[id] = x
+					changes = append(changes, Change[rec]{ID: id, Rec: &x})
+				}
+				m.Apply(changes)
+				for range 15 {
+					q := randomQuery(r)
+					want := ref.sorted(q)
+					total, facets := m.Facets(q, []string{"color", "tag"})
+					if total != len(want) {
+						t.Fatalf("round %d %+v: total %d, want %d", round, q, total, len(want))
+					}
+					if wf := ref.facets(q); !equalFacets(facets, wf) {
+						t.Fatalf("round %d %+v: facets %v, want %v", round, q, facets, wf)
+					}
+					got := walk(t, m, q, 1+r.IntN(30))
+					if !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+						t.Fatalf("round %d %+v:\n got %v\nwant %v", round, q, got, want)
+					}
+					// A page by offset is the same slice of the whole.
+					q.Offset, q.Limit = r.IntN(len(want)+1), 1+r.IntN(20)
+					p, _ := m.Page(q)
+					end := min(q.Offset+q.Limit, len(want))
+					if !slices.Equal(p.IDs, want[q.Offset:end]) && !(len(p.IDs) == 0 && q.Offset == end) {
+						t.Fatalf("offset %d limit %d: %v, want %v", q.Offset, q.Limit, p.IDs, want[q.Offset:end])
+					}
+				}
+			}
+		})
+	}
+}
+
+func equalFacets(got, want map[string]map[string]int) bool {
+	for dim, w := range want {
+		g := got[dim]
+		if len(g) != len(w) {
+			return false
+		}
+		for v, n := range w {
+			if g[v] != n {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func TestCursorFromAnotherOrder(t *testing.T) {
+	m := New[rec](schema{})
+	m.Rebuild(func(yield func(uint32, *rec) error) error {
+		for id := uint32(1); id <= 10; id++ {
+			yield(id, &rec{name: fmt.Sprint("n", id), size: int(id)})
+		}
+		return nil
+	})
+	p, _ := m.Page(Query{Column: "size", Limit: 3})
+	for _, bad := range []string{p.Next + "x", "%%%", "bm8"} {
+		if _, err := m.Page(Query{Column: "size", After: bad}); err != ErrCursor {
+			t.Errorf("cursor %q: %v", bad, err)
+		}
+	}
+	if _, err := m.Page(Query{Column: "name", After: p.Next}); err != ErrCursor {
+		t.Errorf("a size cursor used for the name order: %v", err)
+	}
+}
