@@ -17,8 +17,7 @@ type Target struct {
 // resolve turns a target into endpoint ids, inside the action's transaction.
 func (t *txn) resolve(tg Target) ([]int64, error) {
 	if tg.Filter != nil {
-		q, args := tg.Filter.idQuery()
-		return t.ids(q, args...)
+		return t.matchingIDs(*tg.Filter)
 	}
 	if len(tg.IDs) == 0 {
 		return nil, errorf(Invalid, "no endpoints were selected")

@@ -80,6 +80,7 @@ const (
 	AwaitingMaintenanceWindow    Code = "awaiting-maintenance-window"
 	MaintenanceWindowTimeout     Code = "maintenance-window-timeout"
 	LowDiskSpace                 Code = "low-disk-space"
+	StaleFacts                   Code = "stale-facts"
 )
 
 // Entry is one exemption (or warning) of the catalog.

@@ -31,10 +31,15 @@ type DB struct {
 	// Now is the clock of every rule and timestamp; tests replace it.
 	Now func() time.Time
 
-	mu        sync.RWMutex // guards settings and counts
+	mu        sync.RWMutex // guards settings and the schedule cache
 	settings  Settings
-	counts    *counts
 	schedules *scheduleCache
+
+	// writeMu makes the one writer one at a time from commit to the read
+	// model's update, so the model sees writes in commit order.
+	writeMu sync.Mutex
+	// list is the Servers list's read model (list.go).
+	list *listIndex
 
 	// fullPass is set when every endpoint needs re-evaluating (a threshold
 	// changed); the next Tick does it.
@@ -44,18 +49,11 @@ type DB struct {
 	stmts  sync.Map // string → *sql.Stmt
 	nstmts atomic.Int32
 
-	// exports bounds the CSV exports running at once (see Each).
-	exports chan struct{}
-
 	// usage holds last-use times written in the background (usage.go).
 	usage        *usage
 	stopUsage    context.CancelFunc
 	usageStopped chan struct{}
 }
-
-// snapshotKey carries a read transaction in a context: the page queries of
-// an export run inside it and so see one snapshot.
-type snapshotKey struct{}
 
 // maxStmts bounds the statement cache: the list's query shapes (filters
 // present × sort × cursor) are a few hundred at most.
@@ -66,9 +64,6 @@ const maxStmts = 512
 // on every call, about a tenth of a Servers page's time. Only for SQL whose
 // text does not carry values (those go in args).
 func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if tx, ok := ctx.Value(snapshotKey{}).(*sql.Tx); ok {
-		return tx.QueryContext(ctx, q, args...)
-	}
 	st, err := db.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -145,7 +140,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// More readers than cores only adds memory: queries are CPU-bound.
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
-	db := &DB{w: w, r: r, path: path, Now: time.Now, usage: newUsage(), usageStopped: make(chan struct{}), exports: make(chan struct{}, 2)}
+	db := &DB{w: w, r: r, path: path, Now: time.Now, usage: newUsage(), usageStopped: make(chan struct{}), list: newListIndex()}
 	var bg context.Context
 	bg, db.stopUsage = context.WithCancel(context.Background())
 	go db.recordUsage(bg, db.usageStopped)
@@ -289,11 +284,11 @@ func (db *DB) Backup(ctx context.Context, file string) error {
 
 // Setting keys.
 const (
-	keyLowDisk       = "low_disk_pct"
-	keyDisconnect    = "disconnect_after_minutes"
-	keyWSUS          = "wsus_after_hours"
-	keySessionKey    = "session_key"
-	keyCountsVersion = "counts_version"
+	keyLowDisk     = "low_disk_pct"
+	keyDisconnect  = "disconnect_after_minutes"
+	keyWSUS        = "wsus_after_hours"
+	keySessionKey  = "session_key"
+	keyDataVersion = "data_version"
 )
 
 func (db *DB) loadSettings(ctx context.Context) error {

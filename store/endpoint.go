@@ -35,6 +35,7 @@ type Facts struct {
 	RebootRequiredSince *time.Time `json:"reboot_required_since"`
 	LastWindowTimedOut  *bool      `json:"last_window_timed_out"`
 	Drives              []Drive    `json:"drives"`
+	Labels              []string   `json:"labels"`
 }
 
 // Drive is one mounted volume of an endpoint.
@@ -124,6 +125,11 @@ func (f *Facts) Validate() []FieldError {
 	if f.PSVersion != nil && (*f.PSVersion < 1 || *f.PSVersion > 99) {
 		bad("ps_version", "must be a major version between 1 and 99")
 	}
+	if labels, err := ParseLabels(f.Labels); err != nil {
+		bad("labels", err.Error())
+	} else {
+		f.Labels = labels
+	}
 	if len(f.Drives) > MaxDrives {
 		bad("drives", "more than 64 drives")
 	}
@@ -179,7 +185,8 @@ func NameKey(name string) string {
 type Endpoint struct {
 	ID int64
 	Facts
-	ScheduleID     int64 // 0: none
+	ManualLabels   []string // added by operators; Facts.Labels are the sources'
+	ScheduleID     int64    // 0: none
 	ScheduleName   string
 	RebootAckedAt  *time.Time
 	Suspension     *Suspension

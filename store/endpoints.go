@@ -17,24 +17,48 @@ import (
 const factColumns = `name, ip, os_family, os_name, platform_supported, managed, protocol, credentials,
 	connector, reachable, connection, last_contact_at, power, vm_frozen, ps_execution_policy, ps_version,
 	advisories_present, packages_present, repositories_ok, subscription_valid, wsus_last_report_at,
-	reboot_required_since, last_window_timed_out`
+	reboot_required_since, last_window_timed_out, labels`
+
+// factCount is the number of factColumns.
+const factCount = 24
 
 func factArgs(f *Facts) []any {
 	return []any{f.Name, f.IP, f.OSFamily, f.OSName, f.PlatformSupported, f.Managed, f.Protocol, f.Credentials,
 		f.Connector, f.Reachable, f.Connection, unix(f.LastContactAt), f.Power, f.VMFrozen, f.PSExecutionPolicy, f.PSVersion,
 		f.AdvisoriesPresent, f.PackagesPresent, f.RepositoriesOK, f.SubscriptionValid, unix(f.WSUSLastReportAt),
-		unix(f.RebootRequiredSince), f.LastWindowTimedOut}
+		unix(f.RebootRequiredSince), f.LastWindowTimedOut, labelsArg(f.Labels)}
+}
+
+// labelsArg stores labels as a JSON array, or NULL for none.
+func labelsArg(labels []string) any {
+	if len(labels) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(labels)
+	return string(b)
+}
+
+// scanLabels reads a labels column back.
+func scanLabels(s *string) []string {
+	if s == nil {
+		return nil
+	}
+	var out []string
+	json.Unmarshal([]byte(*s), &out)
+	return out
 }
 
 // factDests returns scan destinations for factColumns and a function that
 // turns the scanned Unix times into times once the row is read.
 func factDests(f *Facts) ([]any, func()) {
 	var contact, wsus, reboot *int64
+	var labels *string
 	dests := []any{&f.Name, &f.IP, &f.OSFamily, &f.OSName, &f.PlatformSupported, &f.Managed, &f.Protocol, &f.Credentials,
 		&f.Connector, &f.Reachable, &f.Connection, &contact, &f.Power, &f.VMFrozen, &f.PSExecutionPolicy, &f.PSVersion,
-		&f.AdvisoriesPresent, &f.PackagesPresent, &f.RepositoriesOK, &f.SubscriptionValid, &wsus, &reboot, &f.LastWindowTimedOut}
+		&f.AdvisoriesPresent, &f.PackagesPresent, &f.RepositoriesOK, &f.SubscriptionValid, &wsus, &reboot, &f.LastWindowTimedOut, &labels}
 	return dests, func() {
 		f.LastContactAt, f.WSUSLastReportAt, f.RebootRequiredSince = fromUnix(contact), fromUnix(wsus), fromUnix(reboot)
+		f.Labels = scanLabels(labels)
 	}
 }
 
@@ -104,6 +128,9 @@ func (f *Facts) normalize() {
 	if len(f.Drives) == 0 {
 		f.Drives = nil
 	}
+	if len(f.Labels) == 0 {
+		f.Labels = nil
+	}
 }
 
 // idList encodes ids for `IN (SELECT value FROM json_each(?))`: one
@@ -130,10 +157,10 @@ type current struct {
 	facts      Facts
 	scheduleID int64
 	state      State
+	manual     []string // operators' labels
 	exemptions []Exemption
 	derived    derived
-	counted    []countKey // the counter cells it is counted in now; nil when new
-	updatedAt  int64      // facts_updated_at
+	updatedAt  int64 // facts_updated_at
 }
 
 // derived are the columns the rules write on the endpoint row.
@@ -167,7 +194,7 @@ func loadCurrent(tx *sql.Tx, ids []int64) (map[int64]*current, error) {
 func loadChunk(tx *sql.Tx, ids []int64, out map[int64]*current) error {
 	in, list := inIDs(ids)
 	rows, err := tx.Query(`SELECT id, `+factColumns+`, coalesce(schedule_id, 0), coalesce(primary_code, ''), more_count,
-		impact, max_disk_pct, low_disk, recheck_at, facts_updated_at FROM endpoints WHERE id IN (`+in+`)`, list...)
+		impact, max_disk_pct, low_disk, recheck_at, facts_updated_at, manual_labels FROM endpoints WHERE id IN (`+in+`)`, list...)
 	if err != nil {
 		return err
 	}
@@ -176,10 +203,12 @@ func loadChunk(tx *sql.Tx, ids []int64, out map[int64]*current) error {
 		c := &current{}
 		dests, done := factDests(&c.facts)
 		d := &c.derived
-		if err := rows.Scan(append(append([]any{&c.id}, dests...), &c.scheduleID, &d.Primary, &d.More, &d.Impact, &d.MaxDisk, &d.LowDisk, &d.RecheckAt, &c.updatedAt)...); err != nil {
+		var manual *string
+		if err := rows.Scan(append(append([]any{&c.id}, dests...), &c.scheduleID, &d.Primary, &d.More, &d.Impact, &d.MaxDisk, &d.LowDisk, &d.RecheckAt, &c.updatedAt, &manual)...); err != nil {
 			return err
 		}
 		done()
+		c.manual = scanLabels(manual)
 		out[c.id] = c
 	}
 	if err := rows.Err(); err != nil {
@@ -235,21 +264,7 @@ func loadChunk(tx *sql.Tx, ids []int64, out map[int64]*current) error {
 	}, list...); err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if c, ok := out[id]; ok {
-			c.counted = c.cells()
-		}
-	}
 	return nil
-}
-
-// cells are the counter cells for the endpoint's stored derived values.
-func (c *current) cells() []countKey {
-	codes := make([]Code, len(c.exemptions))
-	for i, e := range c.exemptions {
-		codes[i] = e.Code
-	}
-	return cellsOf(c.derived.Impact, orEmpty(c.facts.OSFamily), orEmpty(c.facts.Protocol), c.scheduleID, c.derived.LowDisk, codes)
 }
 
 func eachRow(tx *sql.Tx, query string, fn func(*sql.Rows) error, args ...any) error {
@@ -276,8 +291,6 @@ func (t *txn) evaluate(c *current) (bool, error) {
 	}
 	c.state.Plan = plan
 	r := Evaluate(&c.facts, c.state, t.settings, t.now)
-	// The exemption rows carry a copy of the endpoint's dims (migration 006).
-	dims := dimsOf(r.Impact, orEmpty(c.facts.OSFamily), orEmpty(c.facts.Protocol), r.LowDisk)
 
 	old := make(map[Code]Exemption, len(c.exemptions))
 	oldPos := make(map[Code]int, len(c.exemptions))
@@ -294,22 +307,22 @@ func (t *txn) evaluate(c *current) (bool, error) {
 			if prev.Evidence == e.Evidence && oldPos[e.Code] == i {
 				continue
 			}
-			if _, err := t.Exec(`UPDATE endpoint_exemptions SET position = ?, evidence = ? WHERE code = ? AND name = ? AND endpoint_id = ?`,
-				i, e.Evidence, e.Code, c.facts.Name, c.id); err != nil {
+			if _, err := t.Exec(`UPDATE endpoint_exemptions SET position = ?, evidence = ? WHERE endpoint_id = ? AND code = ?`,
+				i, e.Evidence, c.id, e.Code); err != nil {
 				return false, err
 			}
 			continue
 		}
 		changed = true
 		e.Since = t.now
-		if _, err := t.Exec(`INSERT INTO endpoint_exemptions (code, name, endpoint_id, position, since, evidence, dims) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			e.Code, c.facts.Name, c.id, i, t.now.Unix(), e.Evidence, dims); err != nil {
+		if _, err := t.Exec(`INSERT INTO endpoint_exemptions (endpoint_id, code, position, since, evidence) VALUES (?, ?, ?, ?, ?)`,
+			c.id, e.Code, i, t.now.Unix(), e.Evidence); err != nil {
 			return false, err
 		}
 	}
 	for code, e := range old {
 		changed = true
-		if _, err := t.Exec(`DELETE FROM endpoint_exemptions WHERE code = ? AND name = ? AND endpoint_id = ?`, code, c.facts.Name, c.id); err != nil {
+		if _, err := t.Exec(`DELETE FROM endpoint_exemptions WHERE endpoint_id = ? AND code = ?`, c.id, code); err != nil {
 			return false, err
 		}
 		if _, err := t.Exec(`INSERT INTO exemption_history (endpoint_id, code, started_at, ended_at) VALUES (?, ?, ?, ?)`,
@@ -326,13 +339,6 @@ func (t *txn) evaluate(c *current) (bool, error) {
 		s := r.RecheckAt.Unix()
 		d.RecheckAt = &s
 	}
-	if k := c.counted; k != nil && dimsOf(k[0].Impact, k[0].OS, k[0].Protocol, k[0].LowDisk) != dims {
-		// The endpoint counted in another cell: impact, OS, protocol or
-		// low disk changed, so the kept rows' copy is stale.
-		if _, err := t.Exec(`UPDATE endpoint_exemptions SET dims = ? WHERE endpoint_id = ? AND dims != ?`, dims, c.id, dims); err != nil {
-			return false, err
-		}
-	}
 	if !reflect.DeepEqual(d, c.derived) {
 		if _, err := t.Exec(`UPDATE endpoints SET primary_code = nullif(?, ''), more_count = ?, impact = ?, max_disk_pct = ?,
 			low_disk = ?, recheck_at = ? WHERE id = ?`, d.Primary, d.More, d.Impact, d.MaxDisk, d.LowDisk, d.RecheckAt, c.id); err != nil {
@@ -340,12 +346,7 @@ func (t *txn) evaluate(c *current) (bool, error) {
 		}
 	}
 	c.exemptions, c.derived = r.Exemptions, d
-	cells := c.cells()
-	if !reflect.DeepEqual(cells, c.counted) {
-		t.count(c.counted, -1)
-		t.count(cells, +1)
-		c.counted = cells
-	}
+	t.listed(c)
 	return changed, nil
 }
 
@@ -456,7 +457,7 @@ func (db *DB) upsert(ctx context.Context, items []Facts, audit func(*txn, Upsert
 			case !ok:
 				c = &current{facts: *f}
 				if err := t.QueryRow(`INSERT INTO endpoints (`+factColumns+`, drives_packed, facts_updated_at, created_at)
-					VALUES (`+placeholders(23)+`, ?, ?, ?) RETURNING id`, append(factArgs(f), packDrives(f.Drives), t.now.Unix(), t.now.Unix())...).Scan(&c.id); err != nil {
+					VALUES (`+placeholders(factCount)+`, ?, ?, ?) RETURNING id`, append(factArgs(f), packDrives(f.Drives), t.now.Unix(), t.now.Unix())...).Scan(&c.id); err != nil {
 					return err
 				}
 				res.Created++
@@ -464,14 +465,9 @@ func (db *DB) upsert(ctx context.Context, items []Facts, audit func(*txn, Upsert
 				res.Unchanged++
 				continue
 			default:
-				if _, err := t.Exec(`UPDATE endpoints SET (`+factColumns+`, drives_packed, facts_updated_at) = (`+placeholders(23)+`, ?, ?) WHERE id = ?`,
+				if _, err := t.Exec(`UPDATE endpoints SET (`+factColumns+`, drives_packed, facts_updated_at) = (`+placeholders(factCount)+`, ?, ?) WHERE id = ?`,
 					append(factArgs(f), packDrives(f.Drives), t.now.Unix(), c.id)...); err != nil {
 					return err
-				}
-				if c.facts.Name != f.Name {
-					if _, err := t.Exec(`UPDATE endpoint_exemptions SET name = ? WHERE endpoint_id = ?`, f.Name, c.id); err != nil {
-						return err
-					}
 				}
 				if _, err := t.Exec(`DELETE FROM drives WHERE endpoint_id = ?`, c.id); err != nil {
 					return err
@@ -593,7 +589,7 @@ func (db *DB) Endpoints(ctx context.Context, ids []int64) ([]*Endpoint, error) {
 		if !ok {
 			continue
 		}
-		out = append(out, &Endpoint{ID: c.id, Facts: c.facts, ScheduleID: c.scheduleID, ScheduleName: names[c.scheduleID],
+		out = append(out, &Endpoint{ID: c.id, Facts: c.facts, ManualLabels: c.manual, ScheduleID: c.scheduleID, ScheduleName: names[c.scheduleID],
 			RebootAckedAt: c.state.RebootAckedAt, Suspension: c.state.Suspension, Exemptions: c.exemptions,
 			Primary: c.derived.Primary, MoreCount: c.derived.More, Impact: c.derived.Impact, MaxDiskPct: c.derived.MaxDisk,
 			LowDisk: c.derived.LowDisk, FactsUpdatedAt: time.Unix(c.updatedAt, 0).UTC()})

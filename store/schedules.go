@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -51,20 +52,19 @@ func loadSchedules(q queryer) ([]Schedule, error) {
 	return out, rows.Err()
 }
 
-// Schedules lists every schedule with its entries and endpoint counts
-// (from the counters: counting a million rows per page view would not do).
-//
-// Every change to schedules goes through a write that bumps the counters'
-// version, so the list is cached against that version.
+// Schedules lists every schedule with its entries and endpoint counts.
+// The list is cached against the data version, which every write bumps;
+// the counts come from the read model when it is built (a server), else
+// from the database (a command).
 func (db *DB) Schedules(ctx context.Context) ([]Schedule, error) {
-	c, err := db.currentCounts(ctx)
+	version, err := db.dataVersion(ctx)
 	if err != nil {
 		return nil, err
 	}
 	db.mu.RLock()
 	cached := db.schedules
 	db.mu.RUnlock()
-	if cached != nil && cached.version == c.version {
+	if cached != nil && cached.version == version {
 		return slices.Clone(cached.list), nil
 	}
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -77,17 +77,26 @@ func (db *DB) Schedules(ctx context.Context) ([]Schedule, error) {
 		return nil, err
 	}
 	per := map[int64]int{}
-	for k, n := range c.cells {
-		if k.Code == "" {
-			per[k.ScheduleID] += int(n)
+	if db.ListReady() {
+		for i := range all {
+			per[all[i].ID] = db.list.model.Count(DimSchedule, strconv.FormatInt(all[i].ID, 10))
 		}
+	} else if err := eachRow(tx, `SELECT schedule_id, count(*) FROM endpoints WHERE schedule_id IS NOT NULL GROUP BY schedule_id`, func(r *sql.Rows) error {
+		var id int64
+		var n int
+		err := r.Scan(&id, &n)
+		per[id] = n
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	for i := range all {
 		all[i].Endpoints = per[all[i].ID]
 	}
 	db.mu.Lock()
-	db.schedules = &scheduleCache{version: c.version, list: all}
+	db.schedules = &scheduleCache{version: version, list: all}
 	db.mu.Unlock()
+	db.list.scheduleNames(all)
 	return slices.Clone(all), nil
 }
 
@@ -320,4 +329,23 @@ func (t *txn) scheduleName(id int64) (string, error) {
 		return "", errorf(NotFound, "schedule %d does not exist", id)
 	}
 	return name, err
+}
+
+// scheduleNames maps schedule ids to names.
+func scheduleNames(q queryer) (map[int64]string, error) {
+	rows, err := q.Query(`SELECT id, name FROM schedules`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var n string
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		names[id] = n
+	}
+	return names, rows.Err()
 }

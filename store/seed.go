@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -31,6 +32,7 @@ var (
 	linuxRoles   = []string{"web", "app", "db", "cache", "k8s-node", "mq", "proxy", "build", "log", "mail"}
 	windowsRoles = []string{"sql", "iis", "dc", "file", "rds", "exch", "app", "print"}
 	sites        = []string{"fra1", "ams2", "lon1", "nyc3", "sfo2", "sgp1"}
+	teams        = []string{"platform", "payments", "data", "web", "identity", "billing", "search", "mobile"}
 	linuxOS      = []string{"Ubuntu 22.04 LTS", "Ubuntu 24.04 LTS", "Red Hat Enterprise Linux 9.4", "Red Hat Enterprise Linux 8.10", "Rocky Linux 9.4", "Debian 12", "SUSE Linux Enterprise Server 15 SP6"}
 	windowsOS    = []string{"Windows Server 2022 Datacenter", "Windows Server 2019 Standard", "Windows Server 2016 Standard", "Windows Server 2025 Standard"}
 	legacyOS     = []string{"CentOS 6.10", "Windows Server 2008 R2", "Ubuntu 14.04 LTS", "Solaris 10"}
@@ -49,8 +51,10 @@ func (g *Generator) Facts(n int64) Facts {
 	site := sites[g.rnd.IntN(len(sites))]
 	ip := fmt.Sprintf("10.%d.%d.%d", 16+n/65536%16, n/256%256, n%256)
 	f.IP = &ip
+	var role string
 	if g.chance(0.6) {
-		f.Name = fmt.Sprintf("%s-%s-%07d", g.pick(linuxRoles...), site, n)
+		role = g.pick(linuxRoles...)
+		f.Name = fmt.Sprintf("%s-%s-%07d", role, site, n)
 		f.OSFamily, f.OSName = s("linux"), s(g.pick(linuxOS...))
 		f.Protocol = s("ssh")
 		if g.chance(0.15) {
@@ -62,7 +66,8 @@ func (g *Generator) Facts(n int64) Facts {
 			f.Drives = append(f.Drives, g.drive("/data", 200, 4000))
 		}
 	} else {
-		f.Name = fmt.Sprintf("win-%s-%s-%07d", g.pick(windowsRoles...), site, n)
+		role = g.pick(windowsRoles...)
+		f.Name = fmt.Sprintf("win-%s-%s-%07d", role, site, n)
 		f.OSFamily, f.OSName = s("windows"), s(g.pick(windowsOS...))
 		f.Protocol = s("smb")
 		if g.chance(0.25) {
@@ -132,8 +137,32 @@ func (g *Generator) Facts(n int64) Facts {
 		f.RebootRequiredSince = ago(minutes(60, 3*24*60))
 	}
 	f.LastWindowTimedOut = b(0.02)
+	f.Labels = g.labels(site, role)
 	f.normalize()
 	return f
+}
+
+// labels gives an endpoint 4–6 labels as a CMDB would: environment (mostly
+// production), site, role, owning team (a few teams own most), and now and
+// then a tier and the bare label "legacy".
+func (g *Generator) labels(site, role string) []string {
+	env := "prod"
+	switch r := g.rnd.Float64(); {
+	case r < 0.15:
+		env = "dev"
+	case r < 0.4:
+		env = "staging"
+	}
+	team := teams[min(int(g.rnd.ExpFloat64()*2), len(teams)-1)]
+	labels := []string{"env:" + env, "site:" + site, "role:" + role, "team:" + team}
+	if g.chance(0.5) {
+		labels = append(labels, fmt.Sprintf("tier:%d", 1+g.rnd.IntN(3)))
+	}
+	if g.chance(0.05) {
+		labels = append(labels, "legacy")
+	}
+	slices.Sort(labels)
+	return labels
 }
 
 func (g *Generator) drive(mount string, minGiB, maxGiB int) Drive {
@@ -259,28 +288,18 @@ func (db *DB) Seed(ctx context.Context, n int, seed uint64, progress Progress) (
 type seedBatch struct {
 	n                                          int
 	endpoints, drives, exemptions, suspensions []any // rows one after another
-	cells                                      []countKey
+	listed                                     map[int64]*listed
 }
 
 // batch generates n endpoints from firstID on, with ids in name order (the
-// unique name index then fills in runs instead of at random) and exemption
-// rows in key order (their pages fill one after another).
+// unique name index then fills in runs instead of at random).
 func (g *Generator) batch(firstID int64, n int, schedIDs []int64, plans map[int64]Plan, set Settings, now time.Time) *seedBatch {
-	b := &seedBatch{n: n}
+	b := &seedBatch{n: n, listed: make(map[int64]*listed, n)}
 	facts := make([]Facts, n)
 	for i := range facts {
 		facts[i] = g.Facts(firstID + int64(i))
 	}
 	slices.SortFunc(facts, func(a, b Facts) int { return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
-	type exemptionRow struct {
-		code     Code
-		name     string
-		id       int64
-		pos      int
-		evidence string
-		dims     int
-	}
-	var rows []exemptionRow
 	stamp := now.Unix()
 	for i := range facts {
 		id, f := firstID+int64(i), &facts[i]
@@ -301,26 +320,21 @@ func (g *Generator) batch(firstID int64, n int, schedIDs []int64, plans map[int6
 		for _, d := range f.Drives {
 			b.drives = append(b.drives, id, d.Mount, d.TotalBytes, d.UsedBytes)
 		}
-		dims := dimsOf(r.Impact, orEmpty(f.OSFamily), orEmpty(f.Protocol), r.LowDisk)
 		for pos, e := range r.Exemptions {
-			rows = append(rows, exemptionRow{e.Code, f.Name, id, pos, e.Evidence, dims})
+			b.exemptions = append(b.exemptions, id, string(e.Code), pos, stamp, e.Evidence)
 		}
+		c := &current{id: id, facts: *f, scheduleID: sched, exemptions: r.Exemptions,
+			derived: derived{Primary: r.Primary(), Impact: r.Impact, MaxDisk: r.MaxDiskPct, LowDisk: r.LowDisk}}
+		b.listed[id] = c.listed()
 		if susp != nil {
 			b.suspensions = append(b.suspensions, id, susp.CyclesRemaining, unix(susp.From), unix(susp.Until), susp.Reason,
 				susp.CreatedBy, susp.CreatedAt.Unix())
 		}
-		b.cells = append(b.cells, cellsOf(r.Impact, orEmpty(f.OSFamily), orEmpty(f.Protocol), sched, r.LowDisk, r.Codes())...)
-	}
-	slices.SortFunc(rows, func(a, b exemptionRow) int {
-		return cmp.Or(cmp.Compare(a.code, b.code), cmp.Compare(strings.ToLower(a.name), strings.ToLower(b.name)))
-	})
-	for _, r := range rows {
-		b.exemptions = append(b.exemptions, string(r.code), r.name, r.id, r.pos, stamp, r.evidence, r.dims)
 	}
 	return b
 }
 
-// insert writes the batch and counts it.
+// insert writes the batch, and gives the read model its endpoints.
 func (b *seedBatch) insert(t *txn) error {
 	for _, table := range []struct {
 		head string
@@ -328,9 +342,9 @@ func (b *seedBatch) insert(t *txn) error {
 		rows []any
 	}{
 		{`INSERT INTO endpoints (id, ` + factColumns + `, drives_packed, schedule_id, primary_code, more_count, impact,
-			max_disk_pct, low_disk, recheck_at, facts_updated_at, created_at)`, 34, b.endpoints},
+			max_disk_pct, low_disk, recheck_at, facts_updated_at, created_at)`, factCount + 11, b.endpoints},
 		{`INSERT INTO drives (endpoint_id, mount, total_bytes, used_bytes)`, 4, b.drives},
-		{`INSERT INTO endpoint_exemptions (code, name, endpoint_id, position, since, evidence, dims)`, 7, b.exemptions},
+		{`INSERT INTO endpoint_exemptions (endpoint_id, code, position, since, evidence)`, 5, b.exemptions},
 		{`INSERT INTO suspensions (endpoint_id, cycles_remaining, from_at, until_at, reason, created_by, created_at)`, 7, b.suspensions},
 	} {
 		ins := t.bulk(table.head, table.cols)
@@ -343,7 +357,7 @@ func (b *seedBatch) insert(t *txn) error {
 			return err
 		}
 	}
-	t.count(b.cells, +1)
+	maps.Copy(t.changed, b.listed)
 	return nil
 }
 
@@ -393,10 +407,8 @@ func (b *bulkInsert) flush() error {
 	return err
 }
 
-// dropIndexes drops the secondary indexes of the endpoint tables, and the
-// triggers that keep the search index, and returns a function that builds
-// them again from their stored definitions and rebuilds the search index
-// (at a million endpoints 4.5 s, against 20 s through the triggers).
+// dropIndexes drops the secondary indexes of the endpoint tables and
+// returns a function that builds them again from their stored definitions.
 func (db *DB) dropIndexes(ctx context.Context) (func() error, error) {
 	rows, err := db.w.QueryContext(ctx, `SELECT type || ' ' || name, sql FROM sqlite_master WHERE type IN ('index', 'trigger')
 		AND sql IS NOT NULL AND tbl_name IN ('endpoints', 'drives', 'endpoint_exemptions')`)
@@ -423,9 +435,6 @@ func (db *DB) dropIndexes(ctx context.Context) (func() error, error) {
 			if _, err := db.w.ExecContext(context.Background(), d); err != nil {
 				return fmt.Errorf("rebuild index: %w", err)
 			}
-		}
-		if _, err := db.w.ExecContext(context.Background(), `INSERT INTO endpoint_search (endpoint_search) VALUES ('rebuild')`); err != nil {
-			return fmt.Errorf("rebuild search: %w", err)
 		}
 		// Statistics for the query planner, from a sample: exact ones would
 		// cost more than the index builds at a million endpoints.

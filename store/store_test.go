@@ -5,11 +5,11 @@ import (
 	"io/fs"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"testing"
 	"time"
 
 	"patchready/migrations"
+	"patchready/store/readmodel"
 )
 
 // clock is a settable clock for tests.
@@ -53,13 +53,33 @@ func codesOf(tb testing.TB, db *DB, name string) []Code {
 	return cs
 }
 
-// checkCounts compares the kept counters with counts made from scratch.
+// checkCounts holds the read model kept by every write against one rebuilt
+// from the database, record by record, and its counts against SQL's.
 func checkCounts(tb testing.TB, db *DB) {
 	tb.Helper()
 	ctx := context.Background()
-	db.mu.Lock()
-	db.counts = nil // force a reload from the table
-	db.mu.Unlock()
+	if _, err := db.readModel(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	tx, err := db.r.BeginTx(ctx, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer tx.Rollback()
+	fresh := readmodel.New[listed](db.list.schema)
+	if err := fresh.Rebuild(loadListed(ctx, tx)); err != nil {
+		tb.Fatal(err)
+	}
+	if fresh.Len() != db.list.model.Len() {
+		tb.Fatalf("kept model has %d endpoints, rebuilt %d", db.list.model.Len(), fresh.Len())
+	}
+	for id := uint32(0); id < uint32(fresh.Len()*2+10); id++ {
+		a, okA := db.list.model.Get(id)
+		b, okB := fresh.Get(id)
+		if okA != okB || !reflect.DeepEqual(a, b) {
+			tb.Fatalf("endpoint %d: kept %+v, rebuilt %+v", id, a, b)
+		}
+	}
 	ov, err := db.Overview(ctx)
 	if err != nil {
 		tb.Fatal(err)
@@ -67,7 +87,7 @@ func checkCounts(tb testing.TB, db *DB) {
 	var total, low int64
 	db.r.QueryRow(`SELECT count(*), coalesce(sum(low_disk), 0) FROM endpoints`).Scan(&total, &low)
 	if ov.Total != total || ov.LowDisk != low {
-		tb.Fatalf("counters say %d endpoints, %d low disk; table has %d, %d", ov.Total, ov.LowDisk, total, low)
+		tb.Fatalf("model says %d endpoints, %d low disk; table has %d, %d", ov.Total, ov.LowDisk, total, low)
 	}
 	rows, _ := db.r.Query(`SELECT code, count(*) FROM endpoint_exemptions GROUP BY code`)
 	defer rows.Close()
@@ -79,24 +99,7 @@ func checkCounts(tb testing.TB, db *DB) {
 		want[c] = n
 	}
 	if !reflect.DeepEqual(want, ov.ByCode) {
-		tb.Fatalf("exemption counters %v, table %v", ov.ByCode, want)
-	}
-	// The exemption rows' copy of dims (written from dimsOf) agrees with the
-	// endpoint's generated column, and the column with dimsOf.
-	var stale int64
-	db.r.QueryRow(`SELECT count(*) FROM endpoint_exemptions x JOIN endpoints e ON e.id = x.endpoint_id WHERE x.dims != e.dims`).Scan(&stale)
-	if stale != 0 {
-		tb.Fatalf("%d exemption rows have other dims than their endpoint", stale)
-	}
-	rows, _ = db.r.Query(`SELECT DISTINCT dims, impact, coalesce(os_family, ''), coalesce(protocol, ''), low_disk FROM endpoints`)
-	defer rows.Close()
-	for rows.Next() {
-		var dims int
-		var k countKey
-		rows.Scan(&dims, &k.Impact, &k.OS, &k.Protocol, &k.LowDisk)
-		if got := dimsOf(k.Impact, k.OS, k.Protocol, k.LowDisk); got != dims {
-			tb.Fatalf("dimsOf%+v = %d, the column says %d", k, got, dims)
-		}
+		tb.Fatalf("exemption counts %v, table %v", ov.ByCode, want)
 	}
 }
 
@@ -355,9 +358,11 @@ func TestSeedDemoCoversCatalogAndBackup(t *testing.T) {
 		t.Errorf("low disk %d, total %d", ov.LowDisk, ov.Total)
 	}
 	checkCounts(t, db)
-	// A filtered page agrees with the counters.
-	imp := CannotPatch
-	p, err := db.List(ctx, Filter{Impact: &imp, Exemptions: []Code{PoweredOff}, PerPage: 500}, true)
+	// A filtered page agrees with the counts.
+	f := Filter{PerPage: 500}
+	f.Add(DimImpact, false, CannotPatch.String())
+	f.Add(DimExemption, false, string(PoweredOff))
+	p, err := db.List(ctx, f, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +397,7 @@ func TestQuietTickWritesNothing(t *testing.T) {
 	}
 	version := func() string {
 		var v string
-		db.r.QueryRow(`SELECT value FROM settings WHERE key = ?`, keyCountsVersion).Scan(&v)
+		db.r.QueryRow(`SELECT value FROM settings WHERE key = ?`, keyDataVersion).Scan(&v)
 		return v
 	}
 	before := version()
@@ -403,163 +408,4 @@ func TestQuietTickWritesNothing(t *testing.T) {
 	if after := version(); after != before {
 		t.Fatalf("a quiet tick wrote: version %s → %s", before, after)
 	}
-}
-
-// The search box reads the trigram index for terms of three characters or
-// more without wildcards, and scans otherwise; both must give the same
-// endpoints, and the index must follow changes and bulk seeding.
-func TestSearch(t *testing.T) {
-	db, _ := MustOpen(t)
-	ctx := context.Background()
-	ip := func(s string) *string { return &s }
-	mustUpsert(t, db, Facts{Name: "web-fra1-0001", IP: ip("10.1.2.3")}, Facts{Name: "db-ams-0002", IP: ip("10.9.8.7")},
-		Facts{Name: "x_y-host", IP: ip("10.5.5.5")})
-	search := func(q string) []string {
-		t.Helper()
-		p, err := db.List(ctx, Filter{Q: q}, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, r := range p.Rows {
-			names = append(names, r.Name)
-		}
-		if int64(len(names)) != p.Total {
-			t.Errorf("q=%q: %d rows, total %d", q, len(names), p.Total)
-		}
-		return names
-	}
-	for q, want := range map[string][]string{
-		"FRA1":    {"web-fra1-0001"}, // indexed, either case
-		"10.9.8":  {"db-ams-0002"},   // indexed, IP
-		"db":      {"db-ams-0002"},   // too short for the index: scanned
-		"x_y":     {"x_y-host"},      // a wildcard character: scanned, taken literally
-		"_":       {"x_y-host"},
-		"nomatch": nil,
-	} {
-		if got := search(q); !reflect.DeepEqual(got, want) {
-			t.Errorf("q=%q: %v, want %v", q, got, want)
-		}
-	}
-	mustUpsert(t, db, Facts{Name: "db-ams-0002", IP: ip("10.7.7.7")})
-	if got := search("10.9.8"); got != nil {
-		t.Errorf("old IP still found: %v", got)
-	}
-	if got := search("10.7.7"); !reflect.DeepEqual(got, []string{"db-ams-0002"}) {
-		t.Errorf("new IP: %v", got)
-	}
-
-	// A bulk seed drops the index's triggers and rebuilds it at the end.
-	if err := db.Seed(ctx, 20000, 1, nil); err != nil {
-		t.Fatal(err)
-	}
-	var name string
-	db.r.QueryRow(`SELECT name FROM endpoints ORDER BY id DESC LIMIT 1`).Scan(&name)
-	if got := search(name[2:]); !slices.Contains(got, name) {
-		t.Errorf("seeded endpoint %s not found by %q: %v", name, name[2:], got)
-	}
-	mustUpsert(t, db, Facts{Name: "after-seed-zz9", IP: ip("10.200.1.1")})
-	if got := search("seed-zz9"); !reflect.DeepEqual(got, []string{"after-seed-zz9"}) {
-		t.Errorf("endpoint added after the seed: %v", got)
-	}
-}
-
-// Filters read by merging index ranges (merge.go) list exactly the
-// endpoints a filter over every row finds, in name order, forwards by the
-// Next cursor and backwards by the Previous one.
-func TestMergedFilters(t *testing.T) {
-	db, _ := MustOpen(t)
-	ctx := context.Background()
-	if err := db.SeedDemo(ctx, 3000); err != nil {
-		t.Fatal(err)
-	}
-	var all []Row
-	if err := db.Each(ctx, Filter{}, false, func(r Row) error { all = append(all, r); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	withCode := func(c Code) map[int64]bool {
-		ids := map[int64]bool{}
-		rows, _ := db.r.Query(`SELECT endpoint_id FROM endpoint_exemptions WHERE code = ?`, string(c))
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			rows.Scan(&id)
-			ids[id] = true
-		}
-		return ids
-	}
-	cannot, temporarily := CannotPatch, TemporarilyCannotPatch
-	one := int64(1)
-	for _, f := range []Filter{
-		{OS: "windows", Protocol: "web"},
-		{OS: "linux", LowDisk: true},
-		{Protocol: "smb", LowDisk: true, Impact: &cannot},
-		{OS: "windows", Protocol: "web", Schedule: &one},
-		{Exemptions: []Code{Disconnected}, OS: "windows"},
-		{Exemptions: []Code{MaintenanceWindowExpired}, Impact: &temporarily, Protocol: "ssh"},
-		{Exemptions: []Code{PoweredOff}, LowDisk: true},
-		{Exemptions: []Code{PoweredOff}, OS: "linux", Schedule: &one},
-	} {
-		if !f.mergeable() {
-			t.Fatalf("%+v is not read by merging", f)
-		}
-		var want []string
-		var codes map[int64]bool
-		if len(f.Exemptions) == 1 {
-			codes = withCode(f.Exemptions[0])
-		}
-		for _, r := range all {
-			if (codes == nil || codes[r.ID]) && (f.Impact == nil || r.Impact == *f.Impact) && (f.OS == "" || r.OSFamily == f.OS) &&
-				(f.Protocol == "" || r.Protocol == f.Protocol) && (!f.LowDisk || r.LowDisk) && (f.Schedule == nil || r.ScheduleID == *f.Schedule) {
-				want = append(want, r.Name)
-			}
-		}
-		if len(want) < 3 {
-			t.Fatalf("%+v: only %d endpoints in the demo estate; the test needs pages", f, len(want))
-		}
-		f.PerPage = max(2, len(want)/4) // several pages
-		var forward []string
-		var last Page
-		for g := f; ; {
-			p, err := db.Rows(ctx, g, true, -1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range p.Rows {
-				forward = append(forward, r.Name)
-				if r.Drives == nil && r.MaxDiskPct != nil {
-					t.Fatalf("%+v: %s came without its drives", f, r.Name)
-				}
-			}
-			last = p
-			if !p.HasNext {
-				break
-			}
-			g.After, g.Page = p.Rows[len(p.Rows)-1].Name, g.Page+1
-		}
-		if !reflect.DeepEqual(forward, want) {
-			t.Errorf("%+v forwards:\n got %v\nwant %v", f, forward, want)
-		}
-		// Back from the last page to the first.
-		back := append([]string(nil), nameList(last.Rows)...)
-		for g, p := f, last; p.HasPrev; {
-			g.After, g.Before = "", p.Rows[0].Name
-			var err error
-			if p, err = db.Rows(ctx, g, false, -1); err != nil {
-				t.Fatal(err)
-			}
-			back = append(nameList(p.Rows), back...)
-		}
-		if !reflect.DeepEqual(back, want) {
-			t.Errorf("%+v backwards:\n got %v\nwant %v", f, back, want)
-		}
-	}
-}
-
-func nameList(rows []Row) []string {
-	var out []string
-	for _, r := range rows {
-		out = append(out, r.Name)
-	}
-	return out
 }

@@ -7,21 +7,25 @@ import (
 )
 
 // txn is a write transaction with what re-evaluation needs along the way:
-// one clock reading, the settings, the schedules' plans and the counter
-// deltas that are written at commit.
+// one clock reading, the settings, the schedules' plans, and the endpoints
+// as the list sees them after the change, for the read model.
 type txn struct {
 	*sql.Tx
+	db       *DB
 	now      time.Time
 	settings Settings
 	plans    map[int64]Plan
-	delta    map[countKey]int64
+	changed  map[int64]*listed
 }
 
-// update runs fn in a write transaction, then adds the counter deltas and
-// commits; nothing of fn is kept if it fails. A transaction that changed no
-// row is rolled back instead: the background clock's quiet ticks then leave
-// the counters' version, and every cache keyed on it, alone.
+// update runs fn in a write transaction, bumps the data version and
+// commits, then applies the changed endpoints to the read model: the one
+// writer is the one path by which it changes. Nothing of fn is kept if it
+// fails. A transaction that changed no row is rolled back instead, so the
+// background clock's quiet ticks leave the data version alone.
 func (db *DB) update(ctx context.Context, fn func(*txn) error) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -31,7 +35,7 @@ func (db *DB) update(ctx context.Context, fn func(*txn) error) error {
 	if err := tx.QueryRow(`SELECT total_changes()`).Scan(&before); err != nil {
 		return err
 	}
-	t := &txn{Tx: tx, now: db.now(), settings: db.Settings(), delta: map[countKey]int64{}}
+	t := &txn{Tx: tx, db: db, now: db.now(), settings: db.Settings(), changed: map[int64]*listed{}}
 	if err := fn(t); err != nil {
 		return classify(err)
 	}
@@ -41,15 +45,36 @@ func (db *DB) update(ctx context.Context, fn func(*txn) error) error {
 	if after == before {
 		return nil // nothing written; the deferred rollback ends it
 	}
-	version, err := flushCounts(tx, t.delta)
-	if err != nil {
+	var version int64
+	if err := tx.QueryRow(`UPDATE settings SET value = value + 1 WHERE key = ? RETURNING value`, keyDataVersion).Scan(&version); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return classify(err)
 	}
-	db.applyCounts(version, t.delta)
+	db.list.applied(version, t.changed)
 	return nil
+}
+
+// listed records how the list sees an endpoint after evaluate.
+func (t *txn) listed(c *current) { t.changed[c.id] = c.listed() }
+
+// listed is how the list sees the endpoint.
+func (c *current) listed() *listed {
+	e := &listed{name: c.facts.Name, ip: orEmpty(c.facts.IP), osName: orEmpty(c.facts.OSName),
+		osFamily: orEmpty(c.facts.OSFamily), protocol: orEmpty(c.facts.Protocol), connector: orEmpty(c.facts.Connector),
+		power: orEmpty(c.facts.Power), primary: c.derived.Primary, impact: c.derived.Impact, schedule: c.scheduleID,
+		lowDisk: c.derived.LowDisk, labels: unionLabels(c.facts.Labels, c.manual)}
+	for _, x := range c.exemptions {
+		e.exemptions = append(e.exemptions, x.Code)
+	}
+	if c.facts.LastContactAt != nil {
+		e.lastContact = c.facts.LastContactAt.Unix()
+	}
+	if c.derived.MaxDisk != nil {
+		e.maxDisk, e.hasDisk = *c.derived.MaxDisk, true
+	}
+	return e
 }
 
 // plan returns the schedule plan for the rules, loading every schedule once
@@ -69,11 +94,4 @@ func (t *txn) plan(scheduleID int64) (Plan, error) {
 		}
 	}
 	return t.plans[scheduleID], nil
-}
-
-// count moves an endpoint's contribution to the counters.
-func (t *txn) count(keys []countKey, by int64) {
-	for _, k := range keys {
-		t.delta[k] += by
-	}
 }

@@ -1,6 +1,7 @@
 package readmodel
 
 import (
+	"slices"
 	"strings"
 	"sync"
 
@@ -229,4 +230,16 @@ func (m *Model[R]) Count(dim, value string) int {
 		return int(b.GetCardinality())
 	}
 	return 0
+}
+
+// Forget drops the ordering of a column whose keys changed for every record
+// at once (a schedule renamed): it is built again when next sorted by.
+func (m *Model[R]) Forget(column string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !slices.Contains(m.schema.Columns(), column) {
+		delete(m.orders, column)
+		return
+	}
+	m.orders[column] = m.buildOrder(column)
 }

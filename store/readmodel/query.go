@@ -285,7 +285,7 @@ func (m *Model[R]) Page(q Query) (Page, error) {
 // on their own, when few, or the column's ordering filtered as it is
 // walked, when many.
 type walker struct {
-	n       int                       // positions
+	n       int                        // positions
 	at      func(v int) (uint32, bool) // the id at v, and whether it matches
 	key     func(v int) []byte         // its full key
 	beyond  func(k, c []byte) bool
