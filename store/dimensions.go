@@ -40,31 +40,36 @@ const (
 )
 
 // Dimension is one entry of the table every filter, facet and parameter is
-// read from. A new dimension is an entry here (with its terms), its
-// parameter's parsing (Parse) and its control on the page.
+// read from. A new dimension is an entry here (with its terms and its
+// parsing) and its control on the page.
 type Dimension struct {
 	Name string // parameter and facet name
 	// Param and Not are the query parameters that select by it: any of
 	// (or, with AllOf, all of) the values, and none of them.
 	Param, Not string
 	AllOf      bool
-	// Parse checks and normalises one parameter value.
-	Parse func(v string) (string, error)
+	// Parse checks and normalises one parameter value; Expected says
+	// what it takes, for the message when it refuses one.
+	Parse    func(v string) (string, bool)
+	Expected string
 	// terms adds the endpoint's values.
 	terms func(e *listed, add func(value string))
 }
 
 // Dimensions is the table.
 var Dimensions = []Dimension{
-	{Name: DimExemption, Param: "exemption", Not: "not_exemption", Parse: parseCode,
+	{Name: DimExemption, Param: "exemption", Not: "not_exemption", Expected: "an exemption code such as powered-off (see /kb)",
+		Parse: func(v string) (string, bool) { e, ok := Lookup(Code(v)); return v, ok && !e.Warning },
 		terms: func(e *listed, add func(string)) {
 			for _, c := range e.exemptions {
 				add(string(c))
 			}
 		}},
-	{Name: DimImpact, Param: "impact", Parse: parseImpact,
+	{Name: DimImpact, Param: "impact", Expected: "cannot-patch, temporarily-cannot-patch or patchable",
+		Parse: func(v string) (string, bool) { _, ok := ParseImpact(v); return v, ok },
 		terms: func(e *listed, add func(string)) { add(e.impact.String()) }},
-	{Name: DimWarning, Param: "warning", AllOf: true, Parse: parseWarning,
+	{Name: DimWarning, Param: "warning", AllOf: true, Expected: "low-disk-space or stale-facts",
+		Parse: func(v string) (string, bool) { return v, v == string(LowDiskSpace) || v == string(StaleFacts) },
 		terms: func(e *listed, add func(string)) {
 			if e.lowDisk {
 				add(string(LowDiskSpace))
@@ -73,11 +78,13 @@ var Dimensions = []Dimension{
 				add(string(StaleFacts))
 			}
 		}},
-	{Name: DimOS, Param: "os", Parse: oneOf("os", OSFamilies),
+	{Name: DimOS, Param: "os", Expected: "linux or windows",
+		Parse: func(v string) (string, bool) { return v, slices.Contains(OSFamilies, v) },
 		terms: func(e *listed, add func(string)) { addKnown(add, e.osFamily) }},
-	{Name: DimProtocol, Param: "protocol", Parse: oneOf("protocol", Protocols),
+	{Name: DimProtocol, Param: "protocol", Expected: "ssh, smb or web",
+		Parse: func(v string) (string, bool) { return v, slices.Contains(Protocols, v) },
 		terms: func(e *listed, add func(string)) { addKnown(add, e.protocol) }},
-	{Name: DimSchedule, Param: "schedule", Parse: parseScheduleParam,
+	{Name: DimSchedule, Param: "schedule", Expected: "a schedule id or none", Parse: parseScheduleParam,
 		terms: func(e *listed, add func(string)) {
 			if e.schedule == 0 {
 				add("none")
@@ -85,7 +92,8 @@ var Dimensions = []Dimension{
 				add(strconv.FormatInt(e.schedule, 10))
 			}
 		}},
-	{Name: DimLabel, Param: "label", Not: "not_label", AllOf: true, Parse: ParseLabelFilter,
+	{Name: DimLabel, Param: "label", Not: "not_label", AllOf: true, Expected: "key:value, key:* or key (keys are a-z, 0-9, _ . -)",
+		Parse: ParseLabelFilter,
 		terms: func(e *listed, add func(string)) {
 			for _, l := range e.labels {
 				add(l)
@@ -106,59 +114,22 @@ func addKnown(add func(string), v string) {
 // whether the parameter excludes.
 func DimensionByParam(param string) (d Dimension, not, ok bool) {
 	for _, d := range Dimensions {
-		switch param {
-		case d.Param:
+		switch {
+		case param == d.Param:
 			return d, false, true
-		case d.Not:
-			return d, true, d.Not != ""
+		case param == d.Not && d.Not != "":
+			return d, true, true
 		}
 	}
 	return Dimension{}, false, false
 }
 
-func invalid(param, value, expected string) error {
-	return &Error{Kind: Invalid, Message: "The " + param + " parameter has a value we do not understand: " + strconv.Quote(value) + ". Expected " + expected + ".",
-		Details: []FieldError{{Field: param, Message: "expected " + expected}}}
-}
-
-func parseCode(v string) (string, error) {
-	if e, ok := Lookup(Code(v)); ok && !e.Warning {
-		return v, nil
-	}
-	return "", invalid("exemption", v, "an exemption code such as powered-off (see /kb)")
-}
-
-func parseImpact(v string) (string, error) {
-	if _, ok := ParseImpact(v); ok {
-		return v, nil
-	}
-	return "", invalid("impact", v, "cannot-patch, temporarily-cannot-patch or patchable")
-}
-
-func parseWarning(v string) (string, error) {
-	if v == string(LowDiskSpace) || v == string(StaleFacts) {
-		return v, nil
-	}
-	return "", invalid("warning", v, "low-disk-space or stale-facts")
-}
-
-func oneOf(param string, allowed []string) func(string) (string, error) {
-	return func(v string) (string, error) {
-		if slices.Contains(allowed, v) {
-			return v, nil
-		}
-		return "", invalid(param, v, strings.Join(allowed, " or "))
-	}
-}
-
-func parseScheduleParam(v string) (string, error) {
+func parseScheduleParam(v string) (string, bool) {
 	if v == "none" {
-		return v, nil
+		return v, true
 	}
-	if id, err := strconv.ParseInt(v, 10, 64); err == nil && id > 0 {
-		return strconv.FormatInt(id, 10), nil
-	}
-	return "", invalid("schedule", v, "a schedule id or none")
+	id, err := strconv.ParseInt(v, 10, 64)
+	return strconv.FormatInt(id, 10), err == nil && id > 0
 }
 
 // SortColumns are the columns the list sorts by, besides "label:KEY".

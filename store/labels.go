@@ -58,15 +58,13 @@ func ParseLabels(in []string) ([]string, error) {
 
 // ParseLabelFilter reads a label filter: "key:value" exactly, "key:*" any
 // value of key, or "key" the bare label.
-func ParseLabelFilter(s string) (string, error) {
+func ParseLabelFilter(s string) (string, bool) {
 	if key, ok := strings.CutSuffix(s, ":*"); ok {
-		if k := strings.ToLower(key); labelKey.MatchString(k) {
-			return k + ":*", nil
-		}
-	} else if l, err := ParseLabel(s); err == nil {
-		return l, nil
+		k := strings.ToLower(key)
+		return k + ":*", labelKey.MatchString(k)
 	}
-	return "", invalid("label", s, "key:value, key:* or key (keys are a-z, 0-9, _ . -)")
+	l, err := ParseLabel(s)
+	return l, err == nil
 }
 
 // unionLabels is the labels filters match: the sources' and the operators'.

@@ -127,8 +127,8 @@ type Page struct {
 }
 
 // ErrCursor is a cursor that does not belong to the list's order.
-var ErrCursor = &Error{Kind: Invalid, Message: "The page link is from another list or order (its after/before cursor does not fit); start from the first page.",
-	Details: []FieldError{{Field: "after", Message: "a cursor of another order"}}}
+var ErrCursor = &Error{Kind: Invalid, Message: "The after or before parameter is not a page cursor of this list and sort order; start again from the first page.",
+	Details: []FieldError{{Field: "after", Message: "not a cursor of this order"}}}
 
 // listIndex keeps the read model in step with the database.
 type listIndex struct {

@@ -73,6 +73,7 @@ type ServerRow struct {
 	LastContact  string
 	LastContactT string // RFC 3339 for the title
 	Disk         DiskView
+	Labels       []string // values of ServersPage.LabelCols, in order
 }
 
 // ServersPage is the Servers list.
@@ -95,6 +96,9 @@ type ServersPage struct {
 	OS         []Option
 	Protocols  []Option
 	Schedules  []Option
+	Labels     []OptionGroup // by key
+	NotLabels  string        // excluded labels, as typed
+	LabelCols  []string      // label keys shown as columns, in order
 	SortKey    string
 	Order      string
 	PerPage    int
@@ -103,6 +107,12 @@ type ServersPage struct {
 	LowDiskPct string
 	Bulk       map[string]string // a rejected bulk action's fields, as typed
 	Checked    map[int64]bool    // rows checked for it
+}
+
+// OptionGroup is a group of filter options (the values of a label key).
+type OptionGroup struct {
+	Label   string
+	Options []Option
 }
 
 // ExemptionView is one exemption on the endpoint page.
@@ -125,6 +135,7 @@ type ServerPage struct {
 	Impact      string
 	ImpactLabel string
 	Facts       []Fact
+	Labels      []LabelView
 	Drives      []DriveView
 	Disk        DiskView
 	Exemptions  []ExemptionView
@@ -139,6 +150,13 @@ type ServerPage struct {
 	Schedules   []Option
 	Errors      map[string]string
 	Form        map[string]string // values typed in a rejected form
+}
+
+// LabelView is one label of an endpoint, with the list of endpoints that
+// have it and whether an operator set it (or a source reported it).
+type LabelView struct {
+	Label, URL string
+	Manual     bool
 }
 
 // BulkConfirm asks before an action runs on many endpoints.

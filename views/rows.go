@@ -91,6 +91,9 @@ func (m *ServersPage) appendRow(b markup, r *ServerRow, selectable bool) markup 
 	if m.Show["disk"] {
 		b = appendDiskCell(b.tag(`<td data-col="disk">`), r.Name, &r.Disk).tag(`</td>`)
 	}
+	for i, key := range m.LabelCols {
+		b = b.tag(`<td class="clip" data-col="label:`).text(key).tag(`">`).text(r.Labels[i]).tag(`</td>`)
+	}
 	return b.tag(`</tr>`)
 }
 

@@ -158,7 +158,7 @@ func TestBulkActionOverThousandEndpoints(t *testing.T) {
 	e := newEnv(t, 3000)
 	c := e.login("olivia")
 	ctx := context.Background()
-	f := store.Filter{OS: "linux", PerPage: 1}
+	f := filterOf(t, "os=linux&per_page=1")
 	p, _ := e.db.List(ctx, f, false)
 	if p.Total < 1000 {
 		t.Fatalf("only %d linux endpoints", p.Total)
@@ -179,9 +179,9 @@ func TestBulkActionOverThousandEndpoints(t *testing.T) {
 	if auditCount(t, e) != before+1 || log[0].Action != "suspend" || int64(log[0].Targets) != p.Total {
 		t.Fatalf("one audit entry for all: %+v", log[0])
 	}
-	sus := store.Filter{OS: "linux", Exemptions: []store.Code{store.SuspendedByUser}, PerPage: 1}
+	sus := filterOf(t, "os=linux&exemption=suspended-by-user&per_page=1")
 	// Unmanaged endpoints keep the suspension but show only Unknown Endpoint.
-	unknown := store.Filter{OS: "linux", Exemptions: []store.Code{store.UnknownEndpoint}, PerPage: 1}
+	unknown := filterOf(t, "os=linux&exemption=unknown-endpoint&per_page=1")
 	q, _ := e.db.List(ctx, sus, false)
 	u, _ := e.db.List(ctx, unknown, false)
 	if q.Total+u.Total != p.Total {
@@ -202,7 +202,7 @@ func TestBulkActionOverThousandEndpoints(t *testing.T) {
 	}
 	// Refused input: the list again, the form as typed, what was wrong, nothing changed.
 	before = auditCount(t, e)
-	first, _ := e.db.List(ctx, store.Filter{OS: "linux", PerPage: 1}, false)
+	first, _ := e.db.List(ctx, filterOf(t, "os=linux&per_page=1"), false)
 	row := strconv.FormatInt(first.Rows[0].ID, 10)
 	res, body = c.post("/servers/bulk", url.Values{"action": {"suspend"}, "scope": {"checked"}, "id": {row}, "filter": {"os=linux"},
 		"cycles": {"2"}, "from": {"2030-01-02T10:00"}, "until": {"2030-01-01T10:00"}, "reason": {"typed reason"}, "confirm": {"yes"}})

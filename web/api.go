@@ -31,6 +31,7 @@ type apiExemption struct {
 type apiEndpoint struct {
 	ID int64 `json:"id"`
 	store.Facts
+	ManualLabels []string      `json:"manual_labels"`
 	Exemptions  []apiExemption `json:"exemptions"`
 	Primary     *store.Code    `json:"primary"`
 	Impact      string         `json:"impact"`
@@ -58,9 +59,15 @@ type apiSuspension struct {
 
 func toAPI(e *store.Endpoint, now time.Time) apiEndpoint {
 	out := apiEndpoint{ID: e.ID, Facts: e.Facts, Impact: e.Impact.String(), DiskUsedPct: e.MaxDiskPct,
-		Exemptions: []apiExemption{}, Warnings: []store.Code{}, RebootAck: e.RebootAckedAt}
+		Exemptions: []apiExemption{}, Warnings: []store.Code{}, RebootAck: e.RebootAckedAt, ManualLabels: e.ManualLabels}
 	if out.Drives == nil {
 		out.Drives = []store.Drive{}
+	}
+	if out.Labels == nil {
+		out.Labels = []string{}
+	}
+	if out.ManualLabels == nil {
+		out.ManualLabels = []string{}
 	}
 	for _, x := range e.Exemptions {
 		en := x.Entry()
@@ -115,10 +122,52 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 		items[i] = toAPI(e, now)
 	}
 	out := map[string]any{"items": items, "total": p.Total, "page": f.Page, "per_page": f.PerPage}
-	if p.HasNext && len(p.Rows) > 0 && (f.Sort == "" || f.Sort == "name") {
-		out["next_after"] = p.Rows[len(p.Rows)-1].Name
+	// Opaque cursors for the neighbouring pages, in any sort order.
+	if p.Next != "" {
+		out["next_after"] = p.Next
+	}
+	if p.Prev != "" {
+		out["prev_before"] = p.Prev
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// apiFacets counts every filter option under the other filters, as the
+// list's filter panel does.
+func (s *Server) apiFacets(c echo.Context) error {
+	f, err := parseFilter(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	fc, err := s.db.Facets(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"total": fc.Total}
+	for _, d := range store.Dimensions {
+		counts := fc.Counts[d.Name]
+		if counts == nil {
+			counts = map[string]int64{}
+		}
+		out[d.Name] = counts
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// apiLabels adds and removes an endpoint's operator labels.
+func (s *Server) apiLabels(c echo.Context) error {
+	var body struct {
+		Add    []string `json:"add"`
+		Remove []string `json:"remove"`
+	}
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		return &store.Error{Kind: store.Invalid, Message: "the body must be {\"add\": [\"key:value\", …], \"remove\": [\"key\", …]}: " + jsonProblem(err)}
+	}
+	return s.apiAction(c, func(tg store.Target) (store.ActionResult, error) {
+		return s.db.ChangeLabels(c.Request().Context(), actor(c), tg, body.Add, body.Remove)
+	})
 }
 
 // endpointByName finds the endpoint named in the path. Echo leaves a

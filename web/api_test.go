@@ -184,8 +184,7 @@ func TestAPIListAndActions(t *testing.T) {
 		PerPage int              `json:"per_page"`
 	}
 	json.Unmarshal([]byte(body), &page)
-	cannot := store.CannotPatch
-	p, _ := e.db.List(ctx, store.Filter{Impact: &cannot, Exemptions: []store.Code{store.PoweredOff}, PerPage: 1}, false)
+	p, _ := e.db.List(ctx, filterOf(t, "impact=cannot-patch&exemption=powered-off&per_page=1"), false)
 	if res.StatusCode != 200 || page.Total != p.Total || len(page.Items) != 5 || page.PerPage != 5 {
 		t.Fatalf("%d total %d/%d items %d", res.StatusCode, page.Total, p.Total, len(page.Items))
 	}

@@ -135,7 +135,7 @@ func (e *env) api(token, method, path, body string) (*http.Response, string) {
 // endpointWith returns an endpoint that has the exemption.
 func (e *env) endpointWith(code store.Code) *store.Endpoint {
 	e.t.Helper()
-	p, err := e.db.List(context.Background(), store.Filter{Exemptions: []store.Code{code}, PerPage: 1}, false)
+	p, err := e.db.List(context.Background(), filterOf(e.t, "per_page=1&exemption="+string(code)), false)
 	if err != nil || len(p.Rows) == 0 {
 		e.t.Fatalf("no endpoint with %s (%v)", code, err)
 	}
@@ -153,4 +153,18 @@ func hasCode(ep *store.Endpoint, code store.Code) bool {
 		}
 	}
 	return false
+}
+
+// filterOf is the filter a list URL's query string stands for.
+func filterOf(t testing.TB, query string) store.Filter {
+	t.Helper()
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := parseFilter(q)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return f
 }

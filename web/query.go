@@ -19,70 +19,58 @@ func badParam(name, value, expected string) error {
 		Details: []store.FieldError{{Field: name, Message: "expected " + expected}}}
 }
 
+// Limits of the search box.
+const (
+	maxQueryLen   = 200
+	maxQueryTerms = 10
+)
+
 // parseFilter reads the Servers list's query parameters strictly: any value
 // it does not understand is an error naming the parameter, never ignored.
+// The dimensions' parameters come from store.Dimensions.
 func parseFilter(q url.Values) (store.Filter, error) {
 	var f store.Filter
-	f.Q = strings.TrimSpace(q.Get("q"))
-	if len(f.Q) > 200 {
-		return f, badParam("q", string([]rune(f.Q)[:20])+"…", "at most 200 characters")
+	text := strings.TrimSpace(q.Get("q"))
+	if len(text) > maxQueryLen {
+		return f, badParam("q", string([]rune(text)[:20])+"…", fmt.Sprintf("at most %d characters", maxQueryLen))
 	}
-	// SQLite would end the pattern at a NUL and list every endpoint; names
-	// and addresses never hold control characters or broken UTF-8.
-	if !utf8.ValidString(f.Q) || strings.ContainsFunc(f.Q, unicode.IsControl) {
-		return f, badParam("q", f.Q, "text without control characters")
+	// Names and addresses never hold control characters or broken UTF-8.
+	if !utf8.ValidString(text) || strings.ContainsFunc(text, unicode.IsControl) {
+		return f, badParam("q", text, "text without control characters")
 	}
-	for _, v := range q["exemption"] {
-		if v == "" {
-			continue
-		}
-		c := store.Code(v)
-		if e, ok := store.Lookup(c); !ok || e.Warning {
-			return f, badParam("exemption", v, "an exemption code such as powered-off (see /kb)")
-		}
-		if !slices.Contains(f.Exemptions, c) {
-			f.Exemptions = append(f.Exemptions, c)
+	for _, term := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		if !slices.Contains(f.Q, term) {
+			f.Q = append(f.Q, term)
 		}
 	}
-	if v := q.Get("impact"); v != "" {
-		i, ok := store.ParseImpact(v)
-		if !ok {
-			return f, badParam("impact", v, "cannot-patch, temporarily-cannot-patch or patchable")
-		}
-		f.Impact = &i
+	if len(f.Q) > maxQueryTerms {
+		return f, badParam("q", text, fmt.Sprintf("at most %d terms", maxQueryTerms))
 	}
-	switch v := q.Get("warning"); v {
-	case "":
-	case string(store.LowDiskSpace):
-		f.LowDisk = true
-	default:
-		return f, badParam("warning", v, "low-disk-space")
-	}
-	if v := q.Get("os"); v != "" {
-		if !slices.Contains(store.OSFamilies, v) {
-			return f, badParam("os", v, "linux or windows")
+	for _, d := range store.Dimensions {
+		for _, p := range []struct {
+			name string
+			not  bool
+		}{{d.Param, false}, {d.Not, true}} {
+			if p.name == "" {
+				continue
+			}
+			// No value of any dimension holds a comma, so a list may be
+			// given in one parameter: label=env:prod,site:fra1.
+			for _, v := range strings.Split(strings.Join(q[p.name], ","), ",") {
+				if v = strings.TrimSpace(v); v == "" {
+					continue
+				}
+				value, ok := d.Parse(v)
+				if !ok {
+					return f, badParam(p.name, v, d.Expected)
+				}
+				f.Add(d.Name, p.not, value)
+			}
 		}
-		f.OS = v
-	}
-	if v := q.Get("protocol"); v != "" {
-		if !slices.Contains(store.Protocols, v) {
-			return f, badParam("protocol", v, "ssh, smb or web")
-		}
-		f.Protocol = v
-	}
-	if v := q.Get("schedule"); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if v == "none" {
-			id, err = 0, nil
-		}
-		if err != nil || id < 0 {
-			return f, badParam("schedule", v, "a schedule id or none")
-		}
-		f.Schedule = &id
 	}
 	if v := q.Get("sort"); v != "" {
-		if !slices.Contains(store.SortKeys(), v) {
-			return f, badParam("sort", v, "one of "+strings.Join(store.SortKeys(), ", "))
+		if !store.ValidSort(v) {
+			return f, badParam("sort", v, "one of "+strings.Join(store.SortColumns, ", ")+" or label:KEY")
 		}
 		f.Sort = v
 	}
@@ -113,38 +101,21 @@ func parseFilter(q url.Values) (store.Filter, error) {
 	if f.After != "" && f.Before != "" {
 		return f, badParam("before", f.Before, "either after or before, not both")
 	}
-	if (f.After != "" || f.Before != "") && f.Sort != "" && f.Sort != "name" {
-		return f, badParam("after", f.After+f.Before, "a cursor only with the name order; use page for other orders")
-	}
 	return f, nil
 }
 
 // filterValues writes a filter back as query parameters, without paging.
 func filterValues(f store.Filter) url.Values {
 	v := url.Values{}
-	if f.Q != "" {
-		v.Set("q", f.Q)
+	if len(f.Q) > 0 {
+		v.Set("q", strings.Join(f.Q, " "))
 	}
-	for _, c := range f.Exemptions {
-		v.Add("exemption", string(c))
-	}
-	if f.Impact != nil {
-		v.Set("impact", f.Impact.String())
-	}
-	if f.LowDisk {
-		v.Set("warning", string(store.LowDiskSpace))
-	}
-	if f.OS != "" {
-		v.Set("os", f.OS)
-	}
-	if f.Protocol != "" {
-		v.Set("protocol", f.Protocol)
-	}
-	if f.Schedule != nil {
-		if *f.Schedule == 0 {
-			v.Set("schedule", "none")
-		} else {
-			v.Set("schedule", strconv.FormatInt(*f.Schedule, 10))
+	for _, d := range store.Dimensions {
+		for _, val := range f.Values(d.Name, false) {
+			v.Add(d.Param, val)
+		}
+		for _, val := range f.Values(d.Name, true) {
+			v.Add(d.Not, val)
 		}
 	}
 	if f.Sort != "" {

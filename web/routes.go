@@ -23,11 +23,13 @@ func (s *Server) routes() {
 	api := []echo.MiddlewareFunc{middleware.BodyLimit("4M"), s.requireToken}
 	e.GET("/api/v1/exemptions", s.apiExemptions, api...)
 	e.GET("/api/v1/endpoints", s.apiListEndpoints, api...)
+	e.GET("/api/v1/facets", s.apiFacets, api...)
 	e.PUT("/api/v1/endpoints", s.apiUpsertEndpoints, api...)
 	e.GET("/api/v1/endpoints/:name", s.apiGetEndpoint, api...)
 	e.POST("/api/v1/endpoints/:name/suspend", s.apiSuspend, api...)
 	e.POST("/api/v1/endpoints/:name/unsuspend", s.apiUnsuspend, api...)
 	e.POST("/api/v1/endpoints/:name/acknowledge-reboot", s.apiAcknowledgeReboot, api...)
+	e.POST("/api/v1/endpoints/:name/labels", s.apiLabels, api...)
 
 	// The HTML side. Who is asking is settled before any body is read: the
 	// session, then the user and role, then the form (bounded), then its
@@ -62,6 +64,7 @@ func (s *Server) routes() {
 	e.POST("/servers/:id/unsuspend", s.serverUnsuspend, op...)
 	e.POST("/servers/:id/acknowledge-reboot", s.serverAcknowledgeReboot, op...)
 	e.POST("/servers/:id/schedule", s.serverSchedule, op...)
+	e.POST("/servers/:id/labels", s.serverLabels, op...)
 	e.POST("/servers/bulk", s.serversBulk, op...)
 	e.POST("/schedules", s.scheduleCreate, op...)
 	e.POST("/schedules/:id", s.scheduleUpdate, op...)

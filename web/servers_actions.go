@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -112,6 +113,24 @@ func (s *Server) serverSchedule(c echo.Context) error {
 	})
 }
 
+// labelList reads a comma-separated list of labels from a form field.
+func labelList(c echo.Context, field string) []string {
+	var out []string
+	for _, l := range strings.Split(c.FormValue(field), ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (s *Server) serverLabels(c echo.Context) error {
+	add, remove := labelList(c, "add"), labelList(c, "remove")
+	return s.serverAction(c, "Labels changed.", "The endpoint already had those labels.", func(tg store.Target) (store.ActionResult, error) {
+		return s.db.ChangeLabels(c.Request().Context(), actor(c), tg, add, remove)
+	})
+}
+
 // serverAction runs a one-endpoint action and returns to the endpoint page.
 func (s *Server) serverAction(c echo.Context, done, nothing string, run func(store.Target) (store.ActionResult, error)) error {
 	id, err := pathID(c, "id")
@@ -203,14 +222,25 @@ func (s *Server) serversBulk(c echo.Context) error {
 			what = "assign schedule " + sc.Name
 		}
 		run = func() (store.ActionResult, error) { return s.db.AssignSchedule(ctx, who, tg, id) }
+	case "labels":
+		add, remove := labelList(c, "add"), labelList(c, "remove")
+		if _, err := store.ParseLabels(append(slices.Clone(add), remove...)); err != nil || len(add)+len(remove) == 0 {
+			msg := "give labels to add or remove, separated by commas"
+			if err != nil {
+				msg = err.Error()
+			}
+			return s.rejectBulk(c, form, &store.Error{Kind: store.Invalid, Message: msg, Details: []store.FieldError{{Field: "add", Message: msg}}})
+		}
+		what = "change labels (" + strings.Join(append(prefixed("+", add), prefixed("−", remove)...), " ") + ")"
+		run = func() (store.ActionResult, error) { return s.db.ChangeLabels(ctx, who, tg, add, remove) }
 	default:
-		return badParam("action", action, "unsuspend, acknowledge-reboot, suspend or schedule")
+		return badParam("action", action, "unsuspend, acknowledge-reboot, suspend, schedule or labels")
 	}
 
 	if form.Get("confirm") != "yes" {
 		m := views.BulkConfirm{Page: s.page(c, "Confirm bulk action", "servers"), Action: action, What: what, Count: count,
 			BackURL: "/servers?" + form.Get("filter")}
-		for _, k := range []string{"action", "scope", "filter", "cycles", "from", "until", "reason", "schedule_id"} {
+		for _, k := range []string{"action", "scope", "filter", "cycles", "from", "until", "reason", "schedule_id", "add", "remove"} {
 			if v := form.Get(k); v != "" {
 				m.Fields = append(m.Fields, views.Fact{Label: k, Value: v})
 			}
@@ -239,7 +269,7 @@ func (s *Server) rejectBulk(c echo.Context, form url.Values, err error) error {
 		return badParam("filter", form.Get("filter"), "the Servers list's query")
 	}
 	rej := &bulkRejected{err: err, fields: map[string]string{}, checked: map[int64]bool{}}
-	for _, k := range []string{"action", "scope", "cycles", "from", "until", "reason", "schedule_id"} {
+	for _, k := range []string{"action", "scope", "cycles", "from", "until", "reason", "schedule_id", "add", "remove"} {
 		rej.fields[k] = form.Get(k)
 	}
 	for _, v := range form["id"] {
@@ -248,4 +278,12 @@ func (s *Server) rejectBulk(c echo.Context, form url.Values, err error) error {
 		}
 	}
 	return s.renderServers(c, http.StatusUnprocessableEntity, query, rej)
+}
+
+func prefixed(p string, vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = p + v
+	}
+	return out
 }

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"cmp"
 	"encoding/csv"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -26,12 +28,12 @@ var columns = []column{
 	{"name", "Name", "name", func(r *store.Row, _ time.Time) string { return r.Name }},
 	{"ip", "IP", "ip", func(r *store.Row, _ time.Time) string { return r.IP }},
 	{"os", "OS", "os", func(r *store.Row, _ time.Time) string { return r.OSName }},
-	{"protocol", "Protocol", "", func(r *store.Row, _ time.Time) string { return r.Protocol }},
-	{"connector", "Connector", "", func(r *store.Row, _ time.Time) string { return r.Connector }},
-	{"power", "Power", "", func(r *store.Row, _ time.Time) string { return r.Power }},
+	{"protocol", "Protocol", "protocol", func(r *store.Row, _ time.Time) string { return r.Protocol }},
+	{"connector", "Connector", "connector", func(r *store.Row, _ time.Time) string { return r.Connector }},
+	{"power", "Power", "power", func(r *store.Row, _ time.Time) string { return r.Power }},
 	{"exemption", "Primary exemption", "exemption", func(r *store.Row, _ time.Time) string { return string(r.Primary) }},
 	{"impact", "Impact", "impact", func(r *store.Row, _ time.Time) string { return r.Impact.String() }},
-	{"schedule", "Maintenance schedule", "", func(r *store.Row, _ time.Time) string { return r.ScheduleName }},
+	{"schedule", "Maintenance schedule", "schedule", func(r *store.Row, _ time.Time) string { return r.ScheduleName }},
 	{"last_contact", "Last contact", "last_contact", func(r *store.Row, _ time.Time) string {
 		if r.LastContactAt == nil {
 			return ""
@@ -46,15 +48,35 @@ var columns = []column{
 	}},
 }
 
+// labelColumn is the column of one label key: its values on the row.
+func labelColumn(key string) column {
+	return column{Key: "label:" + key, Label: key, Sort: "label:" + key,
+		CSV: func(r *store.Row, _ time.Time) string { return strings.Join(r.LabelValues(key), ", ") }}
+}
+
+// listColumns are the fixed columns and one for each label key in use.
+func (s *Server) listColumns(c echo.Context) ([]column, error) {
+	keys, err := s.db.LabelKeys(c.Request().Context())
+	if err != nil {
+		return nil, err
+	}
+	out := slices.Clone(columns)
+	for _, k := range keys {
+		out = append(out, labelColumn(k))
+	}
+	return out, nil
+}
+
 // hiddenByDefault are the columns a new user turns on in Table Settings if
-// needed; the rest fit a laptop screen.
+// needed; the rest fit a laptop screen. Label columns start hidden too.
 var hiddenByDefault = []string{"connector", "power"}
 
 // visibleColumns is the user's Table Settings; name is always shown.
-func visibleColumns(u *store.User) map[string]bool {
+func visibleColumns(u *store.User, cols []column) map[string]bool {
 	show := map[string]bool{"name": true}
-	for _, c := range columns {
-		if u.Columns == nil && !slices.Contains(hiddenByDefault, c.Key) || slices.Contains(u.Columns, c.Key) {
+	for _, c := range cols {
+		byDefault := !slices.Contains(hiddenByDefault, c.Key) && !strings.HasPrefix(c.Key, "label:")
+		if u.Columns == nil && byDefault || slices.Contains(u.Columns, c.Key) {
 			show[c.Key] = true
 		}
 	}
@@ -73,21 +95,24 @@ func (s *Server) renderServers(c echo.Context, status int, query url.Values, bul
 		return err
 	}
 	ctx := c.Request().Context()
-	show := visibleColumns(currentUser(c))
+	cols, err := s.listColumns(c)
+	if err != nil {
+		return err
+	}
+	show := visibleColumns(currentUser(c), cols)
 	facets, err := s.db.Facets(ctx, f)
 	if err != nil {
 		return err
 	}
-	p, err := s.db.Rows(ctx, f, show["disk"], facets.Total)
+	p, err := s.db.List(ctx, f, show["disk"])
 	if err != nil {
 		return err
 	}
-	p.Total = facets.Total
 	schedules, err := s.db.Schedules(ctx)
 	if err != nil {
 		return err
 	}
-	m := s.serversModel(c, f, p, facets, schedules, show)
+	m := s.serversModel(c, f, p, facets, schedules, cols, show)
 	if bulk != nil {
 		m.Bulk, m.Checked = bulk.fields, bulk.checked
 		m.Flash, m.FlashKind = "The bulk action was not run: "+bulk.err.Error(), "error"
@@ -103,58 +128,54 @@ type bulkRejected struct {
 }
 
 // serversModel prepares the Servers list for the view.
-func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc store.Facets, schedules []store.Schedule, show map[string]bool) views.ServersPage {
+func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc store.Facets, schedules []store.Schedule, cols []column, show map[string]bool) views.ServersPage {
 	now := time.Now()
 	set := s.db.Settings()
 	base := filterValues(f)
-	m := views.ServersPage{Page: s.page(c, "Servers", "servers"), Show: show, Total: p.Total, Q: f.Q,
+	m := views.ServersPage{Page: s.page(c, "Servers", "servers"), Show: show, Total: p.Total, Q: strings.Join(f.Q, " "),
 		SortKey: f.Sort, PerPage: f.PerPage, Query: base.Encode(), ClearURL: "/servers",
 		CSVURL: "/servers.csv?" + base.Encode(), LowDiskPct: strconv.FormatFloat(set.LowDiskPct, 'f', -1, 64)}
 	if f.Desc {
 		m.Order = "desc"
 	}
-	m.Filtered = f.Q != "" || len(f.Exemptions) > 0 || f.Impact != nil || f.LowDisk || f.OS != "" || f.Protocol != "" || f.Schedule != nil
+	m.Filtered = len(f.Q) > 0 || len(f.Conds) > 0
 
-	for _, col := range columns {
+	for _, col := range cols {
 		vc := views.Column{Key: col.Key, Label: col.Label, Visible: show[col.Key]}
 		if col.Sort != "" {
-			sortKey := col.Sort
 			if f.Sort == col.Sort || (f.Sort == "" && col.Sort == "name") {
-				vc.Sorted, sortKey = "ascending", col.Sort
+				vc.Sorted = "ascending"
 				order := "desc"
 				if f.Desc {
 					vc.Sorted, order = "descending", ""
 				}
-				vc.SortURL = listURL(withParams(base, "sort", sortKey, "order", order))
+				vc.SortURL = listURL(withParams(base, "sort", col.Sort, "order", order))
 			} else {
-				vc.SortURL = listURL(withParams(base, "sort", sortKey, "order", ""))
+				vc.SortURL = listURL(withParams(base, "sort", col.Sort, "order", ""))
 			}
+		}
+		if key, ok := strings.CutPrefix(col.Key, "label:"); ok && vc.Visible {
+			m.LabelCols = append(m.LabelCols, key)
 		}
 		m.Columns = append(m.Columns, vc)
 	}
 
-	// Page position and links: name order pages by cursor, others by number.
-	// With a cursor the page number still travels in the URL, so the
-	// position shown stays right as the user pages forward and back.
+	// Page position and links: every order pages by cursor; the page
+	// number travels in the URL so the position shown stays right as the
+	// user pages forward and back.
 	m.From = int64((f.Page-1)*f.PerPage) + 1
 	m.To = m.From + int64(len(p.Rows)) - 1
 	if len(p.Rows) == 0 {
 		m.From, m.To = 0, 0
 	}
-	byName := f.Sort == "" || f.Sort == "name"
-	if p.HasNext && len(p.Rows) > 0 {
-		next := withParams(base, "page", strconv.Itoa(f.Page+1))
-		if byName {
-			next.Set("after", p.Rows[len(p.Rows)-1].Name)
-		}
-		m.NextURL = listURL(next)
+	if p.Next != "" {
+		m.NextURL = listURL(withParams(base, "page", strconv.Itoa(f.Page+1), "after", p.Next))
 	}
-	if p.HasPrev && f.Page > 1 && len(p.Rows) > 0 {
-		prev := withParams(base, "page", strconv.Itoa(f.Page-1))
+	if p.Prev != "" && f.Page > 1 {
+		prev := withParams(base, "page", strconv.Itoa(f.Page-1), "before", p.Prev)
 		if f.Page-1 == 1 {
 			prev.Del("page")
-		} else if byName {
-			prev.Set("before", p.Rows[0].Name)
+			prev.Del("before")
 		}
 		m.PrevURL = listURL(prev)
 	}
@@ -163,7 +184,8 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 		m.Assignable = append(m.Assignable, views.Option{Value: strconv.FormatInt(sc.ID, 10), Label: sc.Name})
 	}
 	m.Rows = make([]views.ServerRow, 0, len(p.Rows))
-	for _, r := range p.Rows {
+	for i := range p.Rows {
+		r := &p.Rows[i]
 		row := views.ServerRow{ID: r.ID, URL: "/servers/" + strconv.FormatInt(r.ID, 10), Name: r.Name, IP: orDash(r.IP),
 			OS: orDash(r.OSName), Protocol: orDash(r.Protocol), Connector: orDash(r.Connector), Power: orDash(r.Power),
 			More: r.More, Impact: r.Impact.String(), ImpactLabel: r.Impact.Label(), Schedule: orDash(r.ScheduleName), LastContact: "—"}
@@ -177,30 +199,80 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 		if show["disk"] {
 			row.Disk = diskView(r.MaxDiskPct, r.Drives, set.LowDiskPct)
 		}
+		for _, key := range m.LabelCols {
+			row.Labels = append(row.Labels, orDash(strings.Join(r.LabelValues(key), ", ")))
+		}
 		m.Rows = append(m.Rows, row)
 	}
 
 	// Filter options with their counts under the other filters.
+	opt := func(dim, value, label string) views.Option {
+		return views.Option{Value: value, Label: label, Count: fc.Count(dim, value), Selected: f.Has(dim, value)}
+	}
 	for _, e := range store.Catalog {
-		m.Exemptions = append(m.Exemptions, views.Option{Value: string(e.Code), Label: e.Name, Count: fc.Exemption[e.Code],
-			Selected: slices.Contains(f.Exemptions, e.Code)})
+		m.Exemptions = append(m.Exemptions, opt(store.DimExemption, string(e.Code), e.Name))
 	}
 	for _, i := range store.Impacts {
-		m.Impacts = append(m.Impacts, views.Option{Value: i.String(), Label: i.Label(), Count: fc.Impact[i], Selected: f.Impact != nil && *f.Impact == i})
+		m.Impacts = append(m.Impacts, opt(store.DimImpact, i.String(), i.Label()))
 	}
-	m.LowDisk = views.Option{Value: string(store.LowDiskSpace), Count: fc.LowDisk, Selected: f.LowDisk}
+	m.LowDisk = opt(store.DimWarning, string(store.LowDiskSpace), "")
 	for _, o := range store.OSFamilies {
-		m.OS = append(m.OS, views.Option{Value: o, Label: map[string]string{"linux": "Linux", "windows": "Windows"}[o], Count: fc.OS[o], Selected: f.OS == o})
+		m.OS = append(m.OS, opt(store.DimOS, o, map[string]string{"linux": "Linux", "windows": "Windows"}[o]))
 	}
 	for _, p := range store.Protocols {
-		m.Protocols = append(m.Protocols, views.Option{Value: p, Label: map[string]string{"ssh": "SSH", "smb": "SMB", "web": "WEB"}[p], Count: fc.Protocol[p], Selected: f.Protocol == p})
+		m.Protocols = append(m.Protocols, opt(store.DimProtocol, p, strings.ToUpper(p)))
 	}
-	m.Schedules = append(m.Schedules, views.Option{Value: "none", Label: "No schedule", Count: fc.Schedule[0], Selected: f.Schedule != nil && *f.Schedule == 0})
+	m.Schedules = append(m.Schedules, opt(store.DimSchedule, "none", "No schedule"))
 	for _, sc := range schedules {
-		m.Schedules = append(m.Schedules, views.Option{Value: strconv.FormatInt(sc.ID, 10), Label: sc.Name, Count: fc.Schedule[sc.ID],
-			Selected: f.Schedule != nil && *f.Schedule == sc.ID})
+		m.Schedules = append(m.Schedules, opt(store.DimSchedule, strconv.FormatInt(sc.ID, 10), sc.Name))
 	}
+	m.Labels = labelOptions(f, fc)
+	m.NotLabels = strings.Join(f.Values(store.DimLabel, true), ", ")
 	return m
+}
+
+// maxLabelOptions is how many values of one label key the filter panel
+// offers (the most common); any other is typed.
+const maxLabelOptions = 8
+
+// labelOptions groups the label facet by key, most common values first.
+func labelOptions(f store.Filter, fc store.Facets) []views.OptionGroup {
+	byKey := map[string][]views.Option{}
+	for label, n := range fc.Counts[store.DimLabel] {
+		key, value, ok := strings.Cut(label, ":")
+		if !ok {
+			key, value = "other", label
+		}
+		byKey[key] = append(byKey[key], views.Option{Value: label, Label: value, Count: n, Selected: f.Has(store.DimLabel, label)})
+	}
+	for _, l := range f.Values(store.DimLabel, false) { // selected but absent now: still shown, to be unticked
+		key, value, ok := strings.Cut(l, ":")
+		if !ok {
+			key, value = "other", l
+		}
+		if !slices.ContainsFunc(byKey[key], func(o views.Option) bool { return o.Value == l }) {
+			byKey[key] = append(byKey[key], views.Option{Value: l, Label: value, Selected: true})
+		}
+	}
+	keys := slices.Sorted(maps.Keys(byKey))
+	out := make([]views.OptionGroup, 0, len(keys))
+	for _, k := range keys {
+		opts := byKey[k]
+		slices.SortFunc(opts, func(a, b views.Option) int {
+			if a.Selected != b.Selected {
+				if a.Selected {
+					return -1
+				}
+				return 1
+			}
+			return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Label, b.Label))
+		})
+		if len(opts) > maxLabelOptions {
+			opts = opts[:maxLabelOptions]
+		}
+		out = append(out, views.OptionGroup{Label: k, Options: opts})
+	}
+	return out
 }
 
 // serversCSV streams every matching row with the user's visible columns.
@@ -209,9 +281,16 @@ func (s *Server) serversCSV(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	show := visibleColumns(currentUser(c))
+	if f.After != "" || f.Before != "" {
+		return badParam("after or before", f.After+f.Before, "no page cursor: the export has every matching row")
+	}
+	all, err := s.listColumns(c)
+	if err != nil {
+		return err
+	}
+	show := visibleColumns(currentUser(c), all)
 	var cols []column
-	for _, col := range columns {
+	for _, col := range all {
 		if show[col.Key] {
 			cols = append(cols, col)
 		}
@@ -262,9 +341,13 @@ func (s *Server) saveColumns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	cols, err := s.listColumns(c)
+	if err != nil {
+		return err
+	}
 	var keep []string
 	for _, key := range form["col"] {
-		if !slices.ContainsFunc(columns, func(col column) bool { return col.Key == key }) {
+		if !slices.ContainsFunc(cols, func(col column) bool { return col.Key == key }) {
 			return badParam("col", key, "a column of the Servers list")
 		}
 		keep = append(keep, key)

@@ -3,6 +3,8 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -81,6 +83,14 @@ func (s *Server) serverModel(c echo.Context, id int64) (views.ServerPage, error)
 	ps := "unknown"
 	if f.PSVersion != nil {
 		ps = strconv.Itoa(*f.PSVersion)
+	}
+	for _, l := range e.ManualLabels {
+		m.Labels = append(m.Labels, views.LabelView{Label: l, URL: "/servers?label=" + url.QueryEscape(l), Manual: true})
+	}
+	for _, l := range e.Labels {
+		if !slices.Contains(e.ManualLabels, l) {
+			m.Labels = append(m.Labels, views.LabelView{Label: l, URL: "/servers?label=" + url.QueryEscape(l)})
+		}
 	}
 	m.Facts = []views.Fact{
 		fact("IP", str(f.IP)), fact("OS", str(f.OSName)+" ("+str(f.OSFamily)+")"), fact("Platform supported", boolean(f.PlatformSupported)),
