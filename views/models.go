@@ -79,34 +79,35 @@ type ServerRow struct {
 // ServersPage is the Servers list.
 type ServersPage struct {
 	Page
-	Columns    []Column
-	Show       map[string]bool
-	Rows       []ServerRow
-	Total      int64
-	From, To   int64
-	PrevURL    string
-	NextURL    string
-	CSVURL     string
-	ClearURL   string
-	Query      string // the filter as a query string, for "all matching"
-	Q          string
-	Exemptions []Option
-	Impacts    []Option
-	LowDisk    Option
-	OS         []Option
-	Protocols  []Option
-	Schedules  []Option
-	Labels     []OptionGroup // by key
-	NotLabels  string        // excluded labels, as typed
-	LabelCols  []string      // label keys shown as columns, in order
-	SortKey    string
-	Order      string
-	PerPage    int
-	Filtered   bool
-	Assignable []Option // schedules for the bulk action
-	LowDiskPct string
-	Bulk       map[string]string // a rejected bulk action's fields, as typed
-	Checked    map[int64]bool    // rows checked for it
+	Columns      []Column
+	Show         map[string]bool
+	Rows         []ServerRow
+	Total        int64
+	From, To     int64
+	PrevURL      string
+	NextURL      string
+	CSVURL       string
+	ClearURL     string
+	Query        string // the filter as a query string, for "all matching"
+	Q            string
+	Exemptions   []Option
+	Impacts      []Option
+	LowDisk      Option
+	OS           []Option
+	Protocols    []Option
+	Schedules    []Option
+	Labels       []OptionGroup // by key
+	NotLabels    string        // excluded labels, as typed
+	LabelsChosen bool          // a label filter is on: show them unfolded
+	LabelCols    []string      // label keys shown as columns, in order
+	SortKey      string
+	Order        string
+	PerPage      int
+	Filtered     bool
+	Assignable   []Option // schedules for the bulk action
+	LowDiskPct   string
+	Bulk         map[string]string // a rejected bulk action's fields, as typed
+	Checked      map[int64]bool    // rows checked for it
 }
 
 // OptionGroup is a group of filter options (the values of a label key).

@@ -31,15 +31,15 @@ type apiExemption struct {
 type apiEndpoint struct {
 	ID int64 `json:"id"`
 	store.Facts
-	ManualLabels []string      `json:"manual_labels"`
-	Exemptions  []apiExemption `json:"exemptions"`
-	Primary     *store.Code    `json:"primary"`
-	Impact      string         `json:"impact"`
-	Warnings    []store.Code   `json:"warnings"`
-	DiskUsedPct *float64       `json:"disk_used_pct"`
-	Schedule    *apiSchedule   `json:"schedule"`
-	Suspension  *apiSuspension `json:"suspension"`
-	RebootAck   *time.Time     `json:"reboot_acknowledged_at"`
+	ManualLabels []string       `json:"manual_labels"`
+	Exemptions   []apiExemption `json:"exemptions"`
+	Primary      *store.Code    `json:"primary"`
+	Impact       string         `json:"impact"`
+	Warnings     []store.Code   `json:"warnings"`
+	DiskUsedPct  *float64       `json:"disk_used_pct"`
+	Schedule     *apiSchedule   `json:"schedule"`
+	Suspension   *apiSuspension `json:"suspension"`
+	RebootAck    *time.Time     `json:"reboot_acknowledged_at"`
 }
 
 type apiSchedule struct {

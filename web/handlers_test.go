@@ -309,7 +309,6 @@ func TestServersSortAndPaging(t *testing.T) {
 	}
 }
 
-
 func mustGet(c *client, path string) string { _, b := c.get(path); return b }
 
 func TestServersBadInput(t *testing.T) {

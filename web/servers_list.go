@@ -228,6 +228,7 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 	}
 	m.Labels = labelOptions(f, fc)
 	m.NotLabels = strings.Join(f.Values(store.DimLabel, true), ", ")
+	m.LabelsChosen = len(f.Values(store.DimLabel, false)) > 0 || m.NotLabels != ""
 	return m
 }
 

@@ -169,13 +169,3 @@ func (o *order) at(v int, desc bool) uint32 {
 	}
 	return o.ids[v]
 }
-
-// virtual turns a physical position into a virtual one (its own inverse
-// within each part).
-func (o *order) virtual(p int, desc bool) int {
-	present := len(o.ids) - o.missing
-	if desc && p < present {
-		return present - 1 - p
-	}
-	return p
-}
