@@ -116,8 +116,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	// busy_timeout comes first so that the pragmas after it wait for locks
 	// too; every pooled connection runs these as it opens. The page cache
-	// is per connection: 16 MiB for the writer, 8 MiB for each reader keeps
-	// the whole process well under 200 MiB at a million endpoints.
+	// is per connection: 16 MiB for the writer, 4 MiB for each reader (the
+	// list is read from memory, not from here; an endpoint page or an
+	// export reads a few rows by id).
 	dsn := func(cacheKiB int, extra string) string {
 		v := url.Values{}
 		for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(ON)",
@@ -132,7 +133,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", dsn(8192, "&mode=ro"))
+	r, err := sql.Open("sqlite", dsn(4096, "&mode=ro"))
 	if err != nil {
 		w.Close()
 		return nil, err

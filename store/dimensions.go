@@ -12,19 +12,110 @@ import (
 
 // listed is an endpoint as the Servers list sees it: everything a row
 // shows, filters by or sorts by, kept in memory by the read model
-// (store/readmodel). evaluate makes one after every change.
+// (store/readmodel) for every endpoint. evaluate makes one after every
+// change. It is kept small and nearly free of pointers (a million of them
+// are scanned by the garbage collector): enumerations are small numbers,
+// OS names and whole label sets are numbers in the schema's dictionaries.
 type listed struct {
-	name, ip, osName             string
-	osFamily, protocol           string
-	connector, power             string
-	primary                      Code
-	exemptions                   []Code // precedence order
-	impact                       Impact
-	schedule                     int64
-	lastContact                  int64 // unix seconds; 0 unknown
-	maxDisk                      float64
-	hasDisk, lowDisk, staleFacts bool
-	labels                       []string // sources' and operators' together, sorted
+	name, ip    string
+	lastContact int64 // unix seconds; 0 unknown
+	maxDisk     float64
+	schedule    int64
+	exemptions  uint32 // bit i: Catalog[i]
+	labels      uint32 // the schema's label set
+	osName      uint16 // the schema's OS name
+	// index+1 in OSFamilies, Protocols, Connectors, PowerStates; 0 unknown
+	osFamily, protocol, connector, power uint8
+	primary                              uint8 // index+1 in Catalog; 0 none
+	impact                               uint8
+	hasDisk, lowDisk, staleFacts         bool
+}
+
+// enum is the index+1 of v in values, 0 when absent.
+func enum(values []string, v string) uint8 { return uint8(slices.Index(values, v) + 1) }
+
+// unenum is enum's inverse.
+func unenum(values []string, i uint8) string {
+	if i == 0 {
+		return ""
+	}
+	return values[i-1]
+}
+
+// codes lists the exemptions of a mask in precedence order.
+func codes(mask uint32) []Code {
+	var out []Code
+	for i := range Catalog {
+		if mask&(1<<i) != 0 {
+			out = append(out, Catalog[i].Code)
+		}
+	}
+	return out
+}
+
+// dictionary numbers the distinct values it is given; numbers are never
+// reused, so a record keeps its meaning. Bounded by the distinct values of
+// the estate.
+type dictionary[T any] struct {
+	mu     sync.RWMutex
+	ids    map[string]uint32
+	values []T
+}
+
+func (d *dictionary[T]) id(key string, value func() T) uint32 {
+	d.mu.RLock()
+	id, ok := d.ids[key]
+	d.mu.RUnlock()
+	if ok {
+		return id
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if id, ok := d.ids[key]; ok {
+		return id
+	}
+	if d.ids == nil {
+		d.ids = map[string]uint32{}
+	}
+	id = uint32(len(d.values))
+	d.ids[key] = id
+	d.values = append(d.values, value())
+	return id
+}
+
+func (d *dictionary[T]) value(id uint32) T {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.values[id]
+}
+
+// listedOf makes the list's record of an endpoint.
+func (s *listSchema) listedOf(f *Facts, manual []string, schedule int64, exemptions []Code, primary Code, impact Impact, maxDisk *float64, lowDisk bool) listed {
+	labels := unionLabels(f.Labels, manual)
+	return s.listedWith(f, s.labelSets.id(strings.Join(labels, "\x00"), func() []string { return labels }), schedule, exemptions, primary, impact, maxDisk, lowDisk)
+}
+
+// listedWith is listedOf with the label set already numbered.
+func (s *listSchema) listedWith(f *Facts, labelSet uint32, schedule int64, exemptions []Code, primary Code, impact Impact, maxDisk *float64, lowDisk bool) listed {
+	e := listed{name: f.Name, ip: orEmpty(f.IP), schedule: schedule, impact: uint8(impact), lowDisk: lowDisk,
+		osFamily: enum(OSFamilies, orEmpty(f.OSFamily)), protocol: enum(Protocols, orEmpty(f.Protocol)),
+		connector: enum(Connectors, orEmpty(f.Connector)), power: enum(PowerStates, orEmpty(f.Power))}
+	os := orEmpty(f.OSName)
+	e.osName = uint16(s.osNames.id(os, func() string { return os }))
+	e.labels = labelSet
+	for _, c := range exemptions {
+		e.exemptions |= 1 << Precedence(c)
+	}
+	if primary != "" {
+		e.primary = uint8(Precedence(primary) + 1)
+	}
+	if f.LastContactAt != nil {
+		e.lastContact = f.LastContactAt.Unix()
+	}
+	if maxDisk != nil {
+		e.maxDisk, e.hasDisk = *maxDisk, true
+	}
+	return e
 }
 
 // Filter dimensions of the Servers list. Each is a query parameter, a facet
@@ -53,24 +144,26 @@ type Dimension struct {
 	Parse    func(v string) (string, bool)
 	Expected string
 	// terms adds the endpoint's values.
-	terms func(e *listed, add func(value string))
+	terms func(s *listSchema, e *listed, add func(value string))
 }
 
 // Dimensions is the table.
 var Dimensions = []Dimension{
 	{Name: DimExemption, Param: "exemption", Not: "not_exemption", Expected: "an exemption code such as powered-off (see /kb)",
 		Parse: func(v string) (string, bool) { e, ok := Lookup(Code(v)); return v, ok && !e.Warning },
-		terms: func(e *listed, add func(string)) {
-			for _, c := range e.exemptions {
-				add(string(c))
+		terms: func(_ *listSchema, e *listed, add func(string)) {
+			for i := range Catalog {
+				if e.exemptions&(1<<i) != 0 {
+					add(string(Catalog[i].Code))
+				}
 			}
 		}},
 	{Name: DimImpact, Param: "impact", Expected: "cannot-patch, temporarily-cannot-patch or patchable",
 		Parse: func(v string) (string, bool) { _, ok := ParseImpact(v); return v, ok },
-		terms: func(e *listed, add func(string)) { add(e.impact.String()) }},
+		terms: func(_ *listSchema, e *listed, add func(string)) { add(Impact(e.impact).String()) }},
 	{Name: DimWarning, Param: "warning", AllOf: true, Expected: "low-disk-space or stale-facts",
 		Parse: func(v string) (string, bool) { return v, v == string(LowDiskSpace) || v == string(StaleFacts) },
-		terms: func(e *listed, add func(string)) {
+		terms: func(_ *listSchema, e *listed, add func(string)) {
 			if e.lowDisk {
 				add(string(LowDiskSpace))
 			}
@@ -80,12 +173,12 @@ var Dimensions = []Dimension{
 		}},
 	{Name: DimOS, Param: "os", Expected: "linux or windows",
 		Parse: func(v string) (string, bool) { return v, slices.Contains(OSFamilies, v) },
-		terms: func(e *listed, add func(string)) { addKnown(add, e.osFamily) }},
+		terms: func(_ *listSchema, e *listed, add func(string)) { addKnown(add, unenum(OSFamilies, e.osFamily)) }},
 	{Name: DimProtocol, Param: "protocol", Expected: "ssh, smb or web",
 		Parse: func(v string) (string, bool) { return v, slices.Contains(Protocols, v) },
-		terms: func(e *listed, add func(string)) { addKnown(add, e.protocol) }},
+		terms: func(_ *listSchema, e *listed, add func(string)) { addKnown(add, unenum(Protocols, e.protocol)) }},
 	{Name: DimSchedule, Param: "schedule", Expected: "a schedule id or none", Parse: parseScheduleParam,
-		terms: func(e *listed, add func(string)) {
+		terms: func(_ *listSchema, e *listed, add func(string)) {
 			if e.schedule == 0 {
 				add("none")
 			} else {
@@ -94,8 +187,8 @@ var Dimensions = []Dimension{
 		}},
 	{Name: DimLabel, Param: "label", Not: "not_label", AllOf: true, Expected: "key:value, key:* or key (keys are a-z, 0-9, _ . -)",
 		Parse: ParseLabelFilter,
-		terms: func(e *listed, add func(string)) {
-			for _, l := range e.labels {
+		terms: func(s *listSchema, e *listed, add func(string)) {
+			for _, l := range s.labelSets.value(e.labels) {
 				add(l)
 				if k, _, ok := strings.Cut(l, ":"); ok {
 					add(k + ":*")
@@ -145,19 +238,22 @@ func ValidSort(column string) bool {
 
 // listSchema tells the read model what a listed endpoint means.
 type listSchema struct {
+	osNames   dictionary[string]
+	labelSets dictionary[[]string]
+
 	// scheduleNames orders the schedule column; refreshed when schedules change.
 	mu            sync.RWMutex
 	scheduleNames map[int64]string
 }
 
-func (s *listSchema) Terms(e *listed, add func(string)) {
+func (s *listSchema) Terms(e *listed, add func(dim, value string)) {
 	for i := range Dimensions {
 		d := &Dimensions[i]
-		d.terms(e, func(v string) { add(d.Name + "=" + v) })
+		d.terms(s, e, func(v string) { add(d.Name, v) })
 	}
 }
 
-func (s *listSchema) Text(e *listed) []string { return []string{e.name, e.ip} }
+func (s *listSchema) Text(e *listed, buf []string) []string { return append(buf, e.name, e.ip) }
 
 func (s *listSchema) TieKey(e *listed, buf []byte) []byte { return appendFolded(buf, e.name) }
 
@@ -194,20 +290,17 @@ func (s *listSchema) SortKey(column string, e *listed, buf []byte) ([]byte, bool
 		b := a.As16()
 		return append(buf, b[:]...), true
 	case "os":
-		return text(e.osName)
+		return text(s.osNames.value(uint32(e.osName)))
 	case "protocol":
-		return text(e.protocol)
+		return text(unenum(Protocols, e.protocol))
 	case "connector":
-		return text(e.connector)
+		return text(unenum(Connectors, e.connector))
 	case "power":
-		return text(e.power)
+		return text(unenum(PowerStates, e.power))
 	case "exemption":
-		if e.primary == "" {
-			return buf, false
-		}
-		return append(buf, byte(Precedence(e.primary))), true
+		return append(buf, e.primary), e.primary != 0
 	case "impact":
-		return append(buf, byte(CannotPatch-e.impact)), true
+		return append(buf, byte(CannotPatch)-e.impact), true
 	case "schedule":
 		s.mu.RLock()
 		name := s.scheduleNames[e.schedule]
@@ -220,7 +313,7 @@ func (s *listSchema) SortKey(column string, e *listed, buf []byte) ([]byte, bool
 	}
 	if key, ok := strings.CutPrefix(column, "label:"); ok {
 		// An endpoint with several values of the key sorts by the first.
-		for _, l := range e.labels {
+		for _, l := range s.labelSets.value(e.labels) {
 			if k, v, ok := strings.Cut(l, ":"); ok && k == key {
 				return append(buf, v...), true
 			}

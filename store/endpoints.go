@@ -40,7 +40,7 @@ func labelsArg(labels []string) any {
 
 // scanLabels reads a labels column back.
 func scanLabels(s *string) []string {
-	if s == nil {
+	if s == nil || *s == "" {
 		return nil
 	}
 	var out []string

@@ -234,7 +234,11 @@ func (db *DB) buildReadModel(ctx context.Context) error {
 	if err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, keyDataVersion).Scan(&version); err != nil {
 		return err
 	}
-	if err := l.model.Rebuild(loadListed(ctx, tx)); err != nil {
+	var maxID uint32
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM endpoints`).Scan(&maxID); err != nil {
+		return err
+	}
+	if err := l.model.Rebuild(maxID, loadListed(ctx, tx, l.schema)); err != nil {
 		return err
 	}
 	l.mu.Lock()
@@ -253,7 +257,7 @@ func (db *DB) buildReadModel(ctx context.Context) error {
 }
 
 // loadListed reads every endpoint as the list sees it, in id order.
-func loadListed(ctx context.Context, tx *sql.Tx) func(yield func(uint32, *listed) error) error {
+func loadListed(ctx context.Context, tx *sql.Tx, schema *listSchema) func(yield func(uint32, *listed) error) error {
 	return func(yield func(uint32, *listed) error) error {
 		codes, err := tx.QueryContext(ctx, `SELECT endpoint_id, code FROM endpoint_exemptions ORDER BY endpoint_id, position`)
 		if err != nil {
@@ -268,44 +272,45 @@ func loadListed(ctx context.Context, tx *sql.Tx) func(yield func(uint32, *listed
 				return err
 			}
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, name, coalesce(ip, ''), coalesce(os_name, ''), coalesce(os_family, ''),
-			coalesce(protocol, ''), coalesce(connector, ''), coalesce(power, ''), coalesce(primary_code, ''), impact,
-			coalesce(schedule_id, 0), coalesce(last_contact_at, 0), max_disk_pct, low_disk, labels, manual_labels
-			FROM endpoints ORDER BY id`)
+		rows, err := tx.QueryContext(ctx, `SELECT id, name, ip, os_family, os_name, protocol, connector, power, last_contact_at,
+			coalesce(labels, ''), coalesce(manual_labels, ''), coalesce(primary_code, ''), impact, coalesce(schedule_id, 0),
+			max_disk_pct, low_disk FROM endpoints ORDER BY id`)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		intern := map[string]string{}
-		in := func(s string) string {
-			if v, ok := intern[s]; ok {
-				return v
-			}
-			if len(intern) < 100_000 {
-				intern[s] = s
-			}
-			return s
-		}
+		// Label sets repeat across a fleet: one is decoded the first time
+		// its stored form is seen.
+		sets := map[string]uint32{}
+		var exemptions []Code
 		for rows.Next() {
 			var id int64
-			var e listed
+			var f Facts
+			var contact *int64
+			var labels, manual string
+			var primary Code
+			var impact Impact
+			var schedule int64
 			var disk *float64
-			var labels, manual *string
-			if err := rows.Scan(&id, &e.name, &e.ip, &e.osName, &e.osFamily, &e.protocol, &e.connector, &e.power, &e.primary,
-				&e.impact, &e.schedule, &e.lastContact, &disk, &e.lowDisk, &labels, &manual); err != nil {
+			var low bool
+			if err := rows.Scan(&id, &f.Name, &f.IP, &f.OSFamily, &f.OSName, &f.Protocol, &f.Connector, &f.Power, &contact,
+				&labels, &manual, &primary, &impact, &schedule, &disk, &low); err != nil {
 				return err
 			}
-			e.osName, e.osFamily, e.protocol, e.connector, e.power = in(e.osName), in(e.osFamily), in(e.protocol), in(e.connector), in(e.power)
-			if disk != nil {
-				e.maxDisk, e.hasDisk = *disk, true
+			f.LastContactAt = fromUnix(contact)
+			key := labels + "\x01" + manual
+			set, ok := sets[key]
+			if !ok {
+				union := unionLabels(scanLabels(&labels), scanLabels(&manual))
+				set = schema.labelSets.id(strings.Join(union, "\x00"), func() []string { return union })
+				if len(sets) < 100_000 {
+					sets[key] = set
+				}
 			}
-			e.labels = unionLabels(scanLabels(labels), scanLabels(manual))
-			for i, l := range e.labels {
-				e.labels[i] = in(l)
-			}
+			exemptions = exemptions[:0]
 			for haveCode && codeID <= id {
 				if codeID == id {
-					e.exemptions = append(e.exemptions, Code(in(code)))
+					exemptions = append(exemptions, Code(code))
 				}
 				if haveCode = codes.Next(); haveCode {
 					if err := codes.Scan(&codeID, &code); err != nil {
@@ -313,6 +318,7 @@ func loadListed(ctx context.Context, tx *sql.Tx) func(yield func(uint32, *listed
 					}
 				}
 			}
+			e := schema.listedWith(&f, set, schedule, exemptions, primary, impact, disk, low)
 			if err := yield(uint32(id), &e); err != nil {
 				return err
 			}
@@ -385,10 +391,15 @@ func (db *DB) rows(ctx context.Context, m *readmodel.Model[listed], ids []uint32
 		if !ok {
 			continue
 		}
-		r := Row{ID: int64(id), Name: e.name, IP: e.ip, OSFamily: e.osFamily, OSName: e.osName, Protocol: e.protocol,
-			Connector: e.connector, Power: e.power, Primary: e.primary, Exemptions: e.exemptions, Impact: e.impact,
-			ScheduleID: e.schedule, ScheduleName: names[e.schedule], LowDisk: e.lowDisk, Labels: e.labels}
-		if n := len(e.exemptions); n > 1 {
+		s := db.list.schema
+		r := Row{ID: int64(id), Name: e.name, IP: e.ip, OSFamily: unenum(OSFamilies, e.osFamily), OSName: s.osNames.value(uint32(e.osName)),
+			Protocol: unenum(Protocols, e.protocol), Connector: unenum(Connectors, e.connector), Power: unenum(PowerStates, e.power),
+			Exemptions: codes(e.exemptions), Impact: Impact(e.impact), ScheduleID: e.schedule, ScheduleName: names[e.schedule],
+			LowDisk: e.lowDisk, Labels: s.labelSets.value(e.labels)}
+		if e.primary != 0 {
+			r.Primary = Catalog[e.primary-1].Code
+		}
+		if n := len(r.Exemptions); n > 1 {
 			r.More = n - 1
 		}
 		if e.lastContact != 0 {

@@ -263,7 +263,7 @@ func (db *DB) Seed(ctx context.Context, n int, seed uint64, progress Progress) (
 	go func() {
 		defer close(batches)
 		for done := 0; done < n; done += chunk {
-			b := g.batch(first+int64(done), min(chunk, n-done), schedIDs, plans, set, now)
+			b := g.batch(first+int64(done), min(chunk, n-done), schedIDs, plans, set, now, db.list.schema)
 			select {
 			case batches <- b:
 			case <-stop:
@@ -293,7 +293,7 @@ type seedBatch struct {
 
 // batch generates n endpoints from firstID on, with ids in name order (the
 // unique name index then fills in runs instead of at random).
-func (g *Generator) batch(firstID int64, n int, schedIDs []int64, plans map[int64]Plan, set Settings, now time.Time) *seedBatch {
+func (g *Generator) batch(firstID int64, n int, schedIDs []int64, plans map[int64]Plan, set Settings, now time.Time, schema *listSchema) *seedBatch {
 	b := &seedBatch{n: n, listed: make(map[int64]*listed, n)}
 	facts := make([]Facts, n)
 	for i := range facts {
@@ -323,9 +323,8 @@ func (g *Generator) batch(firstID int64, n int, schedIDs []int64, plans map[int6
 		for pos, e := range r.Exemptions {
 			b.exemptions = append(b.exemptions, id, string(e.Code), pos, stamp, e.Evidence)
 		}
-		c := &current{id: id, facts: *f, scheduleID: sched, exemptions: r.Exemptions,
-			derived: derived{Primary: r.Primary(), Impact: r.Impact, MaxDisk: r.MaxDiskPct, LowDisk: r.LowDisk}}
-		b.listed[id] = c.listed()
+		e := schema.listedOf(f, nil, sched, r.Codes(), r.Primary(), r.Impact, r.MaxDiskPct, r.LowDisk)
+		b.listed[id] = &e
 		if susp != nil {
 			b.suspensions = append(b.suspensions, id, susp.CyclesRemaining, unix(susp.From), unix(susp.Until), susp.Reason,
 				susp.CreatedBy, susp.CreatedAt.Unix())

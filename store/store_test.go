@@ -67,7 +67,7 @@ func checkCounts(tb testing.TB, db *DB) {
 	}
 	defer tx.Rollback()
 	fresh := readmodel.New[listed](db.list.schema)
-	if err := fresh.Rebuild(loadListed(ctx, tx)); err != nil {
+	if err := fresh.Rebuild(0, loadListed(ctx, tx, db.list.schema)); err != nil {
 		tb.Fatal(err)
 	}
 	if fresh.Len() != db.list.model.Len() {

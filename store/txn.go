@@ -57,24 +57,18 @@ func (db *DB) update(ctx context.Context, fn func(*txn) error) error {
 }
 
 // listed records how the list sees an endpoint after evaluate.
-func (t *txn) listed(c *current) { t.changed[c.id] = c.listed() }
+func (t *txn) listed(c *current) {
+	e := c.listed(t.db.list.schema)
+	t.changed[c.id] = &e
+}
 
 // listed is how the list sees the endpoint.
-func (c *current) listed() *listed {
-	e := &listed{name: c.facts.Name, ip: orEmpty(c.facts.IP), osName: orEmpty(c.facts.OSName),
-		osFamily: orEmpty(c.facts.OSFamily), protocol: orEmpty(c.facts.Protocol), connector: orEmpty(c.facts.Connector),
-		power: orEmpty(c.facts.Power), primary: c.derived.Primary, impact: c.derived.Impact, schedule: c.scheduleID,
-		lowDisk: c.derived.LowDisk, labels: unionLabels(c.facts.Labels, c.manual)}
-	for _, x := range c.exemptions {
-		e.exemptions = append(e.exemptions, x.Code)
+func (c *current) listed(s *listSchema) listed {
+	codes := make([]Code, len(c.exemptions))
+	for i, x := range c.exemptions {
+		codes[i] = x.Code
 	}
-	if c.facts.LastContactAt != nil {
-		e.lastContact = c.facts.LastContactAt.Unix()
-	}
-	if c.derived.MaxDisk != nil {
-		e.maxDisk, e.hasDisk = *c.derived.MaxDisk, true
-	}
-	return e
+	return s.listedOf(&c.facts, c.manual, c.scheduleID, codes, c.derived.Primary, c.derived.Impact, c.derived.MaxDisk, c.derived.LowDisk)
 }
 
 // plan returns the schedule plan for the rules, loading every schedule once

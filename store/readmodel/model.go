@@ -1,8 +1,9 @@
 package readmodel
 
 import (
+	"errors"
+	"runtime"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -11,10 +12,10 @@ import (
 // Schema tells the model what a record of type R means for filtering,
 // searching and sorting.
 type Schema[R any] interface {
-	// Terms calls add with every term of r, written "dimension=value".
-	Terms(r *R, add func(term string))
-	// Text returns the strings a search looks in (name, address).
-	Text(r *R) []string
+	// Terms calls add with every term of r: a dimension and a value.
+	Terms(r *R, add func(dim, value string))
+	// Text appends to buf the strings a search looks in (name, address).
+	Text(r *R, buf []string) []string
 	// SortKey appends r's key for column to buf: byte strings that compare
 	// in the column's ascending order. ok is false when r has no value
 	// for the column; such records sort after all others.
@@ -39,20 +40,24 @@ type changeID struct{ id uint32 }
 type Model[R any] struct {
 	schema Schema[R]
 
-	mu      sync.RWMutex
-	recs    []R
-	has     []bool
-	live    *roaring.Bitmap
-	dims    map[string]map[string]*roaring.Bitmap // dimension → value → ids
-	text    textIndex
-	orders  map[string]*order
-	version uint64
-	sparse  int // see defaultSparse; tests lower it to walk small models
+	mu   sync.RWMutex
+	recs []R
+	has  []bool
+	live *roaring.Bitmap
+	dims map[string]map[string]*roaring.Bitmap // dimension → value → ids
+	text textIndex
+	// searches keeps recent search terms' exact results (see search.go).
+	searches searchCache
+	orders   map[string]*order
+	version  uint64
+	// sparse and walkBudget choose how a page is read (see Page); tests
+	// change them to read small models every way.
+	sparse, walkBudget int
 }
 
 // New returns an empty model.
 func New[R any](schema Schema[R]) *Model[R] {
-	m := &Model[R]{schema: schema, sparse: defaultSparse}
+	m := &Model[R]{schema: schema, sparse: defaultSparse, walkBudget: defaultWalkBudget}
 	m.reset()
 	return m
 }
@@ -62,32 +67,85 @@ func (m *Model[R]) reset() {
 	m.live = roaring.New()
 	m.dims = map[string]map[string]*roaring.Bitmap{}
 	m.text = newTextIndex()
+	m.searches.reset()
 	m.orders = map[string]*order{}
 }
 
 // Rebuild replaces everything with the records each yields, then builds the
-// orderings of the schema's columns.
-func (m *Model[R]) Rebuild(each func(yield func(id uint32, r *R) error) error) error {
+// orderings of the schema's columns. maxID, when known, sizes the storage
+// at once. each runs on a goroutine of its own, so reading the records (a
+// database scan) and indexing them use two cores; the orderings are sorted
+// in parallel too.
+func (m *Model[R]) Rebuild(maxID uint32, each func(yield func(id uint32, r *R) error) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.reset()
-	err := each(func(id uint32, r *R) error {
-		m.put(id, r)
-		return nil
-	})
-	if err != nil {
+	m.recs, m.has = make([]R, 0, maxID+1), make([]bool, 0, maxID+1)
+	type item struct {
+		id uint32
+		r  R
+	}
+	const batchSize = 4096
+	batches := make(chan []item, 4)
+	stop := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		batch := make([]item, 0, batchSize)
+		send := func() bool {
+			select {
+			case batches <- batch:
+				batch = make([]item, 0, batchSize)
+				return true
+			case <-stop:
+				return false
+			}
+		}
+		err := each(func(id uint32, r *R) error {
+			if batch = append(batch, item{id, *r}); len(batch) == batchSize && !send() {
+				return errStopped
+			}
+			return nil
+		})
+		if err == nil && len(batch) > 0 {
+			send()
+		}
+		errc <- err
+	}()
+	for batch := range batches {
+		for i := range batch {
+			m.put(batch[i].id, &batch[i].r)
+		}
+	}
+	close(stop)
+	if err := <-errc; err != nil {
 		m.reset()
 		return err
 	}
 	for _, b := range m.allBitmaps() {
 		b.RunOptimize()
 	}
-	for _, col := range m.schema.Columns() {
-		m.orders[col] = m.buildOrder(col)
+	columns := m.schema.Columns()
+	built := make([]*order, len(columns))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, col := range columns {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			built[i] = m.buildOrder(col)
+		}()
+	}
+	wg.Wait()
+	for i, col := range columns {
+		m.orders[col] = built[i]
 	}
 	m.version++
 	return nil
 }
+
+var errStopped = errors.New("readmodel: rebuild stopped")
 
 // Apply makes a batch of changes, as one step: a reader sees all or none.
 func (m *Model[R]) Apply(changes []Change[R]) {
@@ -121,6 +179,7 @@ func (m *Model[R]) Apply(changes []Change[R]) {
 	for _, o := range m.orders {
 		o.insert(m, ids)
 	}
+	m.searches.update(ids, func(id uint32, term string) bool { return m.exists(id) && m.hasText(id, term) })
 	m.version++
 }
 
@@ -153,14 +212,13 @@ func (m *Model[R]) exists(id uint32) bool { return int(id) < len(m.has) && m.has
 
 // put adds a record that is not present.
 func (m *Model[R]) put(id uint32, r *R) {
-	for int(id) >= len(m.recs) {
-		m.recs = append(m.recs, *new(R))
-		m.has = append(m.has, false)
+	if int(id) >= len(m.recs) {
+		m.recs = slices.Grow(m.recs, int(id)+1-len(m.recs))[:id+1]
+		m.has = slices.Grow(m.has, int(id)+1-len(m.has))[:id+1]
 	}
 	m.recs[id], m.has[id] = *r, true
 	m.live.Add(id)
-	m.schema.Terms(r, func(term string) {
-		dim, value, _ := strings.Cut(term, "=")
+	m.schema.Terms(r, func(dim, value string) {
 		values := m.dims[dim]
 		if values == nil {
 			values = map[string]*roaring.Bitmap{}
@@ -173,7 +231,8 @@ func (m *Model[R]) put(id uint32, r *R) {
 		}
 		b.Add(id)
 	})
-	for _, s := range m.schema.Text(r) {
+	var buf [4]string
+	for _, s := range m.schema.Text(r, buf[:0]) {
 		m.text.add(id, s)
 	}
 }
@@ -185,13 +244,13 @@ func (m *Model[R]) drop(id uint32) {
 		return
 	}
 	r := &m.recs[id]
-	m.schema.Terms(r, func(term string) {
-		dim, value, _ := strings.Cut(term, "=")
+	m.schema.Terms(r, func(dim, value string) {
 		if b := m.dims[dim][value]; b != nil {
 			b.Remove(id)
 		}
 	})
-	for _, s := range m.schema.Text(r) {
+	var buf [4]string
+	for _, s := range m.schema.Text(r, buf[:0]) {
 		m.text.remove(id, s)
 	}
 	m.live.Remove(id)

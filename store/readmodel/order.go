@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // order is every record id, sorted by the full key of one column:
@@ -19,6 +20,30 @@ type order struct {
 	column  string
 	ids     []uint32
 	missing int // how many ids at the end have no value
+
+	// pos is the position of each id in ids, made when a query needs it
+	// and kept until the model changes (Apply moves positions).
+	posMu  sync.Mutex
+	pos    []uint32
+	posFor uint64 // the model version pos was made for
+}
+
+// positions returns the position index for the model's version.
+func (o *order) positions(version uint64, size int) []uint32 {
+	o.posMu.Lock()
+	defer o.posMu.Unlock()
+	if o.pos == nil || o.posFor != version || len(o.pos) < size {
+		if cap(o.pos) >= size {
+			o.pos = o.pos[:size]
+		} else {
+			o.pos = make([]uint32, size)
+		}
+		for p, id := range o.ids {
+			o.pos[id] = uint32(p)
+		}
+		o.posFor = version
+	}
+	return o.pos
 }
 
 // fullKey appends the full key of record id for column to buf.

@@ -44,9 +44,10 @@ var ErrCursor = errors.New("the cursor does not belong to this list or order")
 
 // defaultSparse is how many matches are few enough to sort on their own
 // rather than walk the whole ordering looking for them: at a million
-// records a walk checks about 1,000,000/k ids per row, a sort costs about
-// log k key comparisons per match.
-const defaultSparse = 4096
+// records a walk checks about 1,000,000/k ids per row shown (about 25 µs
+// per row for k = 2,048), a sort makes a key for every match and costs
+// about a microsecond per match.
+const defaultSparse = 2048
 
 // match returns the records the query's conditions and text select; skip
 // leaves out the Any conditions of that dimension (for its facet). The
@@ -111,25 +112,52 @@ func (m *Model[R]) match(q *Query, skip string) *roaring.Bitmap {
 	return out
 }
 
-// search returns the records whose text contains any of the terms.
+// search returns the records whose text contains any of the terms. The
+// result is the caller's.
 func (m *Model[R]) search(terms []string) *roaring.Bitmap {
-	out := roaring.New()
+	parts := make([]*roaring.Bitmap, 0, len(terms))
 	for _, t := range terms {
-		found, exact := m.text.find(t)
-		if !exact {
-			drop := roaring.New()
-			it := found.Iterator()
-			for it.HasNext() {
-				id := it.Next()
-				if !slices.ContainsFunc(m.schema.Text(&m.recs[id]), func(s string) bool { return containsFold(s, t) }) {
-					drop.Add(id)
+		parts = append(parts, m.searchTerm(t))
+	}
+	return roaring.FastOr(parts...)
+}
+
+// searchTerm returns the records whose text contains term: from the cache,
+// or from the trigram index and, for a term it does not answer exactly, a
+// check of every candidate. The result must not be changed.
+func (m *Model[R]) searchTerm(term string) *roaring.Bitmap {
+	term = foldString(term)
+	if b := m.searches.get(term); b != nil {
+		return b
+	}
+	found, exact := m.text.find(term)
+	if !exact {
+		keep := roaring.New()
+		it := found.ManyIterator()
+		buf := make([]uint32, 1024)
+		for n := it.NextMany(buf); n > 0; n = it.NextMany(buf) {
+			for _, id := range buf[:n] {
+				if m.hasText(id, term) {
+					keep.Add(id)
 				}
 			}
-			found.AndNot(drop)
 		}
-		out.Or(found)
+		found = keep
 	}
-	return out
+	found.RunOptimize()
+	m.searches.put(term, found)
+	return found
+}
+
+// hasText tells whether record id's text contains term.
+func (m *Model[R]) hasText(id uint32, term string) bool {
+	var buf [4]string
+	for _, s := range m.schema.Text(&m.recs[id], buf[:0]) {
+		if containsFold(s, term) {
+			return true
+		}
+	}
+	return false
 }
 
 // Total is how many records match the query.
@@ -203,6 +231,16 @@ func (m *Model[R]) ordering(column string) {
 }
 
 // Page returns the records of one page of the query, in its order.
+//
+// Positions are virtual: the order read in the query's direction. A page
+// is the matches at or after a start position (after a cursor, or from
+// the beginning past Offset matches), or before an end (a Before cursor).
+// They are found one of two ways:
+//   - walking the ordering and checking each id against the matches, when
+//     they are many and spread out: a few checks per row;
+//   - taking every match's position from the ordering's position index and
+//     keeping the nearest ones, when they are few, or when a walk runs long
+//     (matches clustered far from the start): one pass over the matches.
 func (m *Model[R]) Page(q Query) (Page, error) {
 	m.ordering(q.Column)
 	m.mu.RLock()
@@ -229,114 +267,253 @@ func (m *Model[R]) Page(q Query) (Page, error) {
 			return p, err
 		}
 	}
-	w := m.walker(o, set, q.Desc)
-	var rows []uint32
-	first := 0 // position of the first row
-	if before != nil {
-		// Backwards from the cursor, then the rows put back in order.
-		end := w.locate(before, false)
-		for v := end - 1; v >= 0 && len(rows) <= limit; v-- {
-			if id, ok := w.at(v); ok {
-				rows = append(rows, id)
+	r := reader[R]{m: m, o: o, set: set, desc: q.Desc, k: p.Total, all: set == m.live}
+	forward := before == nil
+	from := 0
+	switch {
+	case after != nil:
+		from = r.locate(after, true)
+	case before != nil:
+		from = r.locate(before, false)
+	}
+	skip := 0
+	if after == nil && before == nil {
+		skip = q.Offset
+	}
+	rows, more, others := r.collect(from, forward, skip, limit)
+	if len(rows) > 0 {
+		first, last := r.cursor(rows[0]), r.cursor(rows[len(rows)-1])
+		if forward {
+			if more {
+				p.Next = last
+			}
+			if others || skip > 0 {
+				p.Prev = first
+			}
+		} else {
+			if more {
+				p.Prev = first
+			}
+			if others {
+				p.Next = last
 			}
 		}
-		if len(rows) > limit {
-			rows = rows[:limit]
-			p.Prev = w.cursor(rows[len(rows)-1])
-		}
-		slices.Reverse(rows)
-		if len(rows) > 0 && w.anyMatch(end, w.n) {
-			p.Next = w.cursor(rows[len(rows)-1])
-		}
-		p.IDs = rows
-		return p, nil
-	}
-	v := 0
-	if after != nil {
-		v = w.locate(after, true)
-	}
-	skip := q.Offset
-	for ; v < w.n && len(rows) <= limit; v++ {
-		id, ok := w.at(v)
-		if !ok {
-			continue
-		}
-		if skip > 0 {
-			skip--
-			continue
-		}
-		if len(rows) == 0 {
-			first = v
-		}
-		rows = append(rows, id)
-	}
-	if len(rows) > limit {
-		rows = rows[:limit]
-		p.Next = w.cursor(rows[len(rows)-1])
-	}
-	if len(rows) > 0 && w.anyMatch(0, first) {
-		p.Prev = w.cursor(rows[0])
 	}
 	p.IDs = rows
 	return p, nil
 }
 
-// walker reads the matches of a query in order: either the matches sorted
-// on their own, when few, or the column's ordering filtered as it is
-// walked, when many.
-type walker struct {
-	n       int                        // positions
-	at      func(v int) (uint32, bool) // the id at v, and whether it matches
-	key     func(v int) []byte         // its full key
-	beyond  func(k, c []byte) bool
-	column  string
-	keyOfID func(id uint32) []byte
+// reader finds a query's matches along an ordering.
+type reader[R any] struct {
+	m    *Model[R]
+	o    *order
+	set  *roaring.Bitmap
+	desc bool
+	k    int  // matches
+	all  bool // every record matches
 }
 
-func (m *Model[R]) walker(o *order, set *roaring.Bitmap, desc bool) *walker {
-	w := &walker{column: o.column, beyond: func(k, c []byte) bool { return beyond(k, c, desc) },
-		keyOfID: func(id uint32) []byte { k, _ := m.fullKey(o.column, id, nil); return k }}
-	total := int(set.GetCardinality())
-	if total <= m.sparse || (total*8 <= len(o.ids) && total <= 16*m.sparse) {
-		ids := m.sortedMatches(o, set, desc)
-		w.n = len(ids)
-		w.at = func(v int) (uint32, bool) { return ids[v], true }
-		w.key = func(v int) []byte { return w.keyOfID(ids[v]) }
-		return w
+// id is the record at virtual position v.
+func (r *reader[R]) id(v int) uint32 { return r.o.at(v, r.desc) }
+
+// virtual is the virtual position of physical position p.
+func (r *reader[R]) virtual(p int) int {
+	present := len(r.o.ids) - r.o.missing
+	if r.desc && p < present {
+		return present - 1 - p
 	}
-	all := set == m.live
-	w.n = len(o.ids)
-	w.at = func(v int) (uint32, bool) {
-		id := o.at(v, desc)
-		return id, all || set.Contains(id)
-	}
-	w.key = func(v int) []byte { return w.keyOfID(o.at(v, desc)) }
-	return w
+	return p
 }
 
-// locate is the first position whose key is beyond cursor c in walking
-// order (strict) or not before it.
-func (w *walker) locate(c []byte, strict bool) int {
-	return sortSearch(w.n, func(v int) bool {
-		k := w.key(v)
+// locate is the first virtual position whose key comes after cursor key c
+// in the walking order (strict) or is not before it.
+func (r *reader[R]) locate(c []byte, strict bool) int {
+	return sortSearch(len(r.o.ids), func(v int) bool {
+		k, _ := r.m.fullKey(r.o.column, r.id(v), nil)
 		if bytes.Equal(k, c) {
 			return !strict
 		}
-		return w.beyond(k, c)
+		return beyond(k, c, r.desc)
 	})
 }
 
-// anyMatch tells whether a match lies in positions [from, to).
-func (w *walker) anyMatch(from, to int) bool {
-	for v := from; v < to; v++ {
-		if _, ok := w.at(v); ok {
+func (r *reader[R]) cursor(id uint32) string {
+	k, _ := r.m.fullKey(r.o.column, id, nil)
+	return encodeCursor(k, r.o.column)
+}
+
+// defaultWalkBudget is how many positions a walk checks before it gives up
+// and takes the matches' positions instead.
+const defaultWalkBudget = 32_768
+
+// collect returns, in walking order, up to limit matches at or after
+// virtual position from (forward) or before it (backward, nearest last),
+// after skipping skip of them; whether more lie beyond those; and whether
+// any match lies on the other side of from.
+func (r *reader[R]) collect(from int, forward bool, skip, limit int) (rows []uint32, more, others bool) {
+	n := len(r.o.ids)
+	want := skip + limit + 1
+	if r.all {
+		if forward {
+			start := min(from+skip, n)
+			end := min(start+limit, n)
+			for v := start; v < end; v++ {
+				rows = append(rows, r.id(v))
+			}
+			return rows, end < n, from > 0
+		}
+		start := max(from-limit, 0)
+		for v := start; v < from; v++ {
+			rows = append(rows, r.id(v))
+		}
+		return rows, start > 0, from < n
+	}
+	if r.k*r.k > r.m.sparse*n { // many matches: walk, within a budget
+		var found []uint32
+		steps, v, step, end := 0, from, 1, n
+		if !forward {
+			v, step, end = from-1, -1, -1
+		}
+		for ; v != end && len(found) < want && steps < r.m.walkBudget; v, steps = v+step, steps+1 {
+			if id := r.id(v); r.set.Contains(id) {
+				found = append(found, id)
+			}
+		}
+		if len(found) == want || v == end {
+			rows, more = r.trim(found, skip, limit)
+			if !forward {
+				slices.Reverse(rows)
+			}
+			return rows, more, r.anyBefore(from, forward)
+		}
+	}
+	return r.selectByPosition(from, forward, skip, limit)
+}
+
+// trim drops the skipped matches and keeps limit; more tells whether one
+// was left over.
+func (r *reader[R]) trim(found []uint32, skip, limit int) ([]uint32, bool) {
+	if skip >= len(found) {
+		return nil, false
+	}
+	found = found[skip:]
+	more := len(found) > limit
+	if more {
+		found = found[:limit]
+	}
+	if found == nil {
+		return nil, false
+	}
+	return found, more
+}
+
+// anyBefore tells whether a match lies on the other side of from: before
+// it when reading forward, at or after it when reading backward.
+func (r *reader[R]) anyBefore(from int, forward bool) bool {
+	v, step, end := from-1, -1, -1
+	if !forward {
+		v, step, end = from, 1, len(r.o.ids)
+	}
+	for steps := 0; v != end; v, steps = v+step, steps+1 {
+		if steps == r.m.walkBudget {
+			break
+		}
+		if r.set.Contains(r.id(v)) {
 			return true
+		}
+	}
+	if v == end {
+		return false
+	}
+	pos := r.o.positions(r.m.version, len(r.m.recs))
+	it := r.set.ManyIterator()
+	buf := make([]uint32, 256)
+	for got := it.NextMany(buf); got > 0; got = it.NextMany(buf) {
+		for _, id := range buf[:got] {
+			if v := r.virtual(int(pos[id])); forward == (v < from) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-func (w *walker) cursor(id uint32) string { return encodeCursor(w.keyOfID(id), w.column) }
+// selectByPosition takes every match's position and keeps the nearest
+// ones past from: one pass over the matches, whatever the order.
+func (r *reader[R]) selectByPosition(from int, forward bool, skip, limit int) (rows []uint32, more, others bool) {
+	pos := r.o.positions(r.m.version, len(r.m.recs))
+	type hit struct {
+		v  int
+		id uint32
+	}
+	var hits []hit
+	it := r.set.ManyIterator()
+	buf := make([]uint32, 256)
+	for got := it.NextMany(buf); got > 0; got = it.NextMany(buf) {
+		for _, id := range buf[:got] {
+			v := r.virtual(int(pos[id]))
+			if forward == (v >= from) {
+				hits = append(hits, hit{v, id})
+			} else {
+				others = true
+			}
+		}
+	}
+	want := skip + limit + 1
+	near := func(a, b hit) int { return a.v - b.v }
+	if !forward {
+		near = func(a, b hit) int { return b.v - a.v }
+	}
+	if len(hits) > want && want < len(hits)/8 {
+		// Only the nearest want are needed: a partial sort.
+		hits = nearest(hits, want, near)
+	}
+	slices.SortFunc(hits, near)
+	ids := make([]uint32, len(hits))
+	for i, h := range hits {
+		ids[i] = h.id
+	}
+	rows, more = r.trim(ids, skip, limit)
+	if !forward {
+		slices.Reverse(rows)
+	}
+	return rows, more, others
+}
+
+// nearest keeps the n smallest of xs under cmp (in no order), in one pass
+// with a bounded max-heap.
+func nearest[T any](xs []T, n int, cmp func(a, b T) int) []T {
+	h := make([]T, 0, n)
+	down := func(i int) {
+		for {
+			l, big := 2*i+1, i
+			if l < len(h) && cmp(h[l], h[big]) > 0 {
+				big = l
+			}
+			if l+1 < len(h) && cmp(h[l+1], h[big]) > 0 {
+				big = l + 1
+			}
+			if big == i {
+				return
+			}
+			h[i], h[big] = h[big], h[i]
+			i = big
+		}
+	}
+	for _, x := range xs {
+		switch {
+		case len(h) < n:
+			h = append(h, x)
+			for i := len(h) - 1; i > 0 && cmp(h[(i-1)/2], h[i]) < 0; i = (i - 1) / 2 {
+				h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
+			}
+		case cmp(x, h[0]) < 0:
+			h[0] = x
+			down(0)
+		}
+	}
+	return h
+}
 
 // beyond tells whether full key k comes after cursor key c in the walking
 // order. Descending reads the records with a value backwards, then those
@@ -367,35 +544,6 @@ func sortSearch(n int, f func(int) bool) int {
 		}
 	}
 	return lo
-}
-
-// sortedMatches returns the matches in walking order, sorted on their own.
-func (m *Model[R]) sortedMatches(o *order, set *roaring.Bitmap, desc bool) []uint32 {
-	type entry struct {
-		key []byte
-		id  uint32
-	}
-	entries := make([]entry, 0, set.GetCardinality())
-	it := set.Iterator()
-	for it.HasNext() {
-		id := it.Next()
-		k, _ := m.fullKey(o.column, id, nil)
-		entries = append(entries, entry{k, id})
-	}
-	slices.SortFunc(entries, func(a, b entry) int {
-		switch {
-		case bytes.Equal(a.key, b.key):
-			return 0
-		case beyond(a.key, b.key, desc):
-			return 1
-		}
-		return -1
-	})
-	ids := make([]uint32, len(entries))
-	for i, e := range entries {
-		ids[i] = e.id
-	}
-	return ids
 }
 
 // A cursor is the full key of a row, with its column, in URL-safe base64.

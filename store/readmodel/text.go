@@ -140,13 +140,35 @@ func (t *textIndex) find(term string) (*roaring.Bitmap, bool) {
 	return roaring.FastAnd(parts...), len(term) == 3
 }
 
-// containsFold tells whether s contains term, ignoring ASCII case.
+// foldString is s with ASCII letters in lower case.
+func foldString(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				b[j] = fold(b[j])
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// containsFold tells whether s contains term (already folded), ignoring
+// ASCII case.
 func containsFold(s, term string) bool {
 	n := len(term)
+	if n == 0 {
+		return true
+	}
+	first := term[0]
 outer:
 	for i := 0; i+n <= len(s); i++ {
-		for j := 0; j < n; j++ {
-			if fold(s[i+j]) != fold(term[j]) {
+		if fold(s[i]) != first {
+			continue
+		}
+		for j := 1; j < n; j++ {
+			if fold(s[i+j]) != term[j] {
 				continue outer
 			}
 		}
