@@ -49,75 +49,110 @@ var ErrCursor = errors.New("the cursor does not belong to this list or order")
 // about a microsecond per match.
 const defaultSparse = 2048
 
-// match returns the records the query's conditions and text select; skip
-// leaves out the Any conditions of that dimension (for its facet). The
-// result may be one of the model's own bitmaps: read it, do not change it.
-func (m *Model[R]) match(q *Query, skip string) *roaring.Bitmap {
-	var must []*roaring.Bitmap
-	var not []*roaring.Bitmap
+// filter is a query's conditions made into bitmaps once: each "any of"
+// condition as the union of its values, each "all of" value as itself,
+// every "none of" value, and the text search.
+type filter struct {
+	must  []filterPart
+	not   []*roaring.Bitmap
+	empty bool // an "all of" value no record has
+}
+
+type filterPart struct {
+	dim string
+	any bool // from an "any of" condition: left out of that dimension's facet
+	b   *roaring.Bitmap
+}
+
+func (m *Model[R]) filter(q *Query) filter {
+	var f filter
 	for _, c := range q.Conds {
 		values := m.dims[c.Dim]
-		switch {
-		case c.Mode == Any && c.Dim == skip:
-		case c.Mode == Any:
+		switch c.Mode {
+		case Any:
 			var parts []*roaring.Bitmap
 			for _, v := range c.Values {
 				if b := values[v]; b != nil {
 					parts = append(parts, b)
 				}
 			}
-			if len(parts) == 1 {
-				must = append(must, parts[0])
-			} else {
-				must = append(must, roaring.FastOr(parts...))
+			b := roaring.New()
+			switch len(parts) {
+			case 0:
+			case 1:
+				b = parts[0]
+			default:
+				b = roaring.FastOr(parts...)
 			}
-		case c.Mode == All:
+			f.must = append(f.must, filterPart{c.Dim, true, b})
+		case All:
 			for _, v := range c.Values {
 				b := values[v]
 				if b == nil {
-					return roaring.New()
+					f.empty = true
+					continue
 				}
-				must = append(must, b)
+				f.must = append(f.must, filterPart{c.Dim, false, b})
 			}
-		case c.Mode == None:
+		case None:
 			for _, v := range c.Values {
 				if b := values[v]; b != nil {
-					not = append(not, b)
+					f.not = append(f.not, b)
 				}
 			}
 		}
 	}
 	if len(q.Text) > 0 {
-		must = append(must, m.search(q.Text))
+		f.must = append(f.must, filterPart{"", false, m.search(q.Text)})
+	}
+	// Intersections go fastest smallest first.
+	slices.SortFunc(f.must, func(a, b filterPart) int { return int(a.b.GetCardinality()) - int(b.b.GetCardinality()) })
+	return f
+}
+
+// match returns the records the filter selects; skip leaves out the "any
+// of" condition of that dimension (for its facet). The result may be one
+// of the model's own bitmaps: read it, do not change it.
+func (m *Model[R]) match(f *filter, skip string) *roaring.Bitmap {
+	if f.empty {
+		return roaring.New()
 	}
 	var out *roaring.Bitmap
-	switch len(must) {
-	case 0:
-		if len(not) == 0 {
-			return m.live
+	owned := false // out was made here, and may be changed
+	for _, p := range f.must {
+		switch {
+		case p.any && p.dim == skip:
+		case out == nil:
+			out = p.b
+		case owned:
+			out.And(p.b)
+		default:
+			out, owned = roaring.And(out, p.b), true
 		}
-		out = m.live.Clone()
-	case 1:
-		if len(not) == 0 {
-			return must[0]
-		}
-		out = must[0].Clone()
-	default:
-		slices.SortFunc(must, func(a, b *roaring.Bitmap) int { return int(a.GetCardinality()) - int(b.GetCardinality()) })
-		out = roaring.FastAnd(must...)
 	}
-	for _, b := range not {
-		out.AndNot(b)
+	if out == nil {
+		out = m.live
+	}
+	if len(f.not) > 0 {
+		if !owned {
+			out = out.Clone()
+		}
+		for _, b := range f.not {
+			out.AndNot(b)
+		}
 	}
 	return out
 }
 
 // search returns the records whose text contains any of the terms. The
-// result is the caller's.
+// result must not be changed.
 func (m *Model[R]) search(terms []string) *roaring.Bitmap {
 	parts := make([]*roaring.Bitmap, 0, len(terms))
 	for _, t := range terms {
 		parts = append(parts, m.searchTerm(t))
+	}
+	if len(parts) == 1 {
+		return parts[0] // cached, never changed in place
 	}
 	return roaring.FastOr(parts...)
 }
@@ -164,7 +199,8 @@ func (m *Model[R]) hasText(id uint32, term string) bool {
 func (m *Model[R]) Total(q Query) int {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return int(m.match(&q, "").GetCardinality())
+	f := m.filter(&q)
+	return int(m.match(&f, "").GetCardinality())
 }
 
 // IDs returns every matching record in the query's order (for exports):
@@ -182,20 +218,23 @@ func (m *Model[R]) IDs(q Query) ([]uint32, error) {
 func (m *Model[R]) Facets(q Query, dims []string) (total int, counts map[string]map[string]int) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	all := m.match(&q, "")
+	f := m.filter(&q)
+	all := m.match(&f, "")
 	counts = make(map[string]map[string]int, len(dims))
 	for _, dim := range dims {
 		base := all
 		if slices.ContainsFunc(q.Conds, func(c Cond) bool { return c.Dim == dim && c.Mode == Any }) {
-			base = m.match(&q, dim)
+			base = m.match(&f, dim)
 		}
 		values := m.dims[dim]
 		out := make(map[string]int, len(values))
 		for v, b := range values {
 			var n uint64
-			if base == m.live {
+			switch {
+			case base.IsEmpty():
+			case base == m.live:
 				n = b.GetCardinality()
-			} else {
+			default:
 				n = base.AndCardinality(b)
 			}
 			if n > 0 {
@@ -249,7 +288,8 @@ func (m *Model[R]) Page(q Query) (Page, error) {
 	if o == nil { // a Rebuild came in between; it keeps the schema's columns
 		o = m.buildOrder(q.Column)
 	}
-	set := m.match(&q, "")
+	f := m.filter(&q)
+	set := m.match(&f, "")
 	p := Page{Total: int(set.GetCardinality())}
 	limit := q.Limit
 	if limit < 0 {
