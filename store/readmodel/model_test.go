@@ -233,15 +233,17 @@ func walk(t *testing.T, m *Model[rec], q Query, limit int) []uint32 {
 }
 
 func TestModelAgainstBruteForce(t *testing.T) {
-	for seed := range uint64(12) {
+	for seed := range uint64(16) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 7))
 			m := New[rec](schema{})
-			switch seed % 3 {
+			switch seed % 4 {
 			case 0:
 				m.sparse = 0 // walk the orderings
 			case 1:
-				m.sparse, m.walkBudget = 0, 3 // walk, and give up soon: positions
+				m.sparse, m.walkBudget = 0, 3 // walk, give up soon, sort by position
+			case 2:
+				m.sparse, m.walkBudget, m.selectSmall, m.blockSize = 0, 3, 1, 3 // … or count blocks of positions
 			}
 			ref := brute{}
 			n := 50 + r.IntN(400)

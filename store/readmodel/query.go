@@ -478,82 +478,125 @@ func (r *reader[R]) anyBefore(from int, forward bool) bool {
 	return false
 }
 
-// selectByPosition takes every match's position and keeps the nearest
-// ones past from: one pass over the matches, whatever the order.
+// selectByPosition finds the page from the matches' positions, in one
+// pass over the matches whatever the order or the clustering: few matches
+// are sorted by position; many are counted per block of positions, and
+// only the blocks that hold the page are then walked.
 func (r *reader[R]) selectByPosition(from int, forward bool, skip, limit int) (rows []uint32, more, others bool) {
 	pos := r.o.positions(r.m.version, len(r.m.recs))
-	type hit struct {
-		v  int
-		id uint32
+	want := skip + limit + 1
+	if r.k <= r.m.selectSmall {
+		type hit struct {
+			v  int
+			id uint32
+		}
+		hits := make([]hit, 0, r.k)
+		it := r.set.ManyIterator()
+		buf := make([]uint32, 256)
+		for got := it.NextMany(buf); got > 0; got = it.NextMany(buf) {
+			for _, id := range buf[:got] {
+				if v := r.virtual(int(pos[id])); forward == (v >= from) {
+					hits = append(hits, hit{v, id})
+				} else {
+					others = true
+				}
+			}
+		}
+		if forward {
+			slices.SortFunc(hits, func(a, b hit) int { return a.v - b.v })
+		} else {
+			slices.SortFunc(hits, func(a, b hit) int { return b.v - a.v })
+		}
+		ids := make([]uint32, min(len(hits), want))
+		for i := range ids {
+			ids[i] = hits[i].id
+		}
+		rows, more = r.trim(ids, skip, limit)
+		if !forward {
+			slices.Reverse(rows)
+		}
+		return rows, more, others
 	}
-	var hits []hit
+	// Count the matches in each block of positions.
+	n, bs := len(r.o.ids), r.m.blockSize
+	counts := make([]int32, n/bs+1)
 	it := r.set.ManyIterator()
-	buf := make([]uint32, 256)
+	buf := make([]uint32, 1024)
 	for got := it.NextMany(buf); got > 0; got = it.NextMany(buf) {
 		for _, id := range buf[:got] {
-			v := r.virtual(int(pos[id]))
-			if forward == (v >= from) {
-				hits = append(hits, hit{v, id})
-			} else {
-				others = true
+			counts[r.virtual(int(pos[id]))/bs]++
+		}
+	}
+	// Walk from `from`, skipping whole blocks of skipped or no matches.
+	var found []uint32
+	b, step := from/bs, 1
+	if !forward {
+		b, step = (from-1)/bs, -1
+	}
+	for ; b >= 0 && b < len(counts) && len(found) < want; b += step {
+		lo, hi := b*bs, min((b+1)*bs, n)
+		if forward {
+			lo = max(lo, from)
+		} else {
+			hi = min(hi, from)
+		}
+		whole := hi-lo == bs || (forward && hi == n && lo == b*bs) || (!forward && lo == b*bs && hi == (b+1)*bs)
+		if whole && (counts[b] == 0 || skip >= int(counts[b])) {
+			skip -= int(counts[b])
+			continue
+		}
+		v, end := lo, hi
+		if !forward {
+			v, end = hi-1, lo-1
+		}
+		for ; v != end && len(found) < want; v += step {
+			if id := r.id(v); r.set.Contains(id) {
+				if skip > 0 {
+					skip--
+					continue
+				}
+				found = append(found, id)
 			}
 		}
 	}
-	want := skip + limit + 1
-	near := func(a, b hit) int { return a.v - b.v }
+	more = len(found) > limit
+	if more {
+		found = found[:limit]
+	}
 	if !forward {
-		near = func(a, b hit) int { return b.v - a.v }
+		slices.Reverse(found)
 	}
-	if len(hits) > want && want < len(hits)/8 {
-		// Only the nearest want are needed: a partial sort.
-		hits = nearest(hits, want, near)
-	}
-	slices.SortFunc(hits, near)
-	ids := make([]uint32, len(hits))
-	for i, h := range hits {
-		ids[i] = h.id
-	}
-	rows, more = r.trim(ids, skip, limit)
+	// Any match on the other side of from?
+	fb := from / bs
 	if !forward {
-		slices.Reverse(rows)
+		fb = (from - 1) / bs
 	}
-	return rows, more, others
+	for i := range counts {
+		if counts[i] > 0 && ((forward && i < fb) || (!forward && i > fb)) {
+			others = true
+			break
+		}
+	}
+	if !others && fb >= 0 && fb < len(counts) && counts[fb] > 0 {
+		lo, hi := fb*bs, min((fb+1)*bs, n)
+		if forward {
+			hi = from
+		} else {
+			lo = from
+		}
+		for v := lo; v < hi && !others; v++ {
+			others = r.set.Contains(r.id(v))
+		}
+	}
+	return found, more, others
 }
 
-// nearest keeps the n smallest of xs under cmp (in no order), in one pass
-// with a bounded max-heap.
-func nearest[T any](xs []T, n int, cmp func(a, b T) int) []T {
-	h := make([]T, 0, n)
-	down := func(i int) {
-		for {
-			l, big := 2*i+1, i
-			if l < len(h) && cmp(h[l], h[big]) > 0 {
-				big = l
-			}
-			if l+1 < len(h) && cmp(h[l+1], h[big]) > 0 {
-				big = l + 1
-			}
-			if big == i {
-				return
-			}
-			h[i], h[big] = h[big], h[i]
-			i = big
-		}
-	}
-	for _, x := range xs {
-		switch {
-		case len(h) < n:
-			h = append(h, x)
-			for i := len(h) - 1; i > 0 && cmp(h[(i-1)/2], h[i]) < 0; i = (i - 1) / 2 {
-				h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
-			}
-		case cmp(x, h[0]) < 0:
-			h[0] = x
-			down(0)
-		}
-	}
-	return h
-}
+// Reading by position: up to defaultSelectSmall matches are sorted
+// outright; more are counted per block of defaultBlockSize positions.
+const (
+	defaultSelectSmall = 4096
+	defaultBlockSize   = 1024
+)
 
 // beyond tells whether full key k comes after cursor key c in the walking
 // order. Descending reads the records with a value backwards, then those
