@@ -38,7 +38,8 @@ func atoi(s string) int {
 func BenchmarkServersPage(b *testing.B) {
 	e, cookie := benchEnv(b)
 	for _, q := range []string{"", "exemption=powered-off", "exemption=pending-user-action", "impact=cannot-patch",
-		"warning=low-disk-space", "impact=cannot-patch&exemption=disconnected", "page=200&after=web-sgp1-0500000", "sort=disk&order=desc"} {
+		"warning=low-disk-space", "impact=cannot-patch&exemption=disconnected", "page=200", "sort=disk&order=desc",
+		"label=env:prod&not_label=legacy&sort=label:team", "q=web+10.17"} {
 		name := q
 		if name == "" {
 			name = "unfiltered"
