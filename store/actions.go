@@ -159,13 +159,10 @@ func (db *DB) Unsuspend(ctx context.Context, actor string, tg Target) (ActionRes
 // which clears a reboot requested before now.
 func (db *DB) AcknowledgeReboot(ctx context.Context, actor string, tg Target) (ActionResult, error) {
 	return db.act(ctx, actor, "acknowledge-reboot", tg, "acknowledged the reboot", func(t *txn, c *current) (string, string, error) {
-		if c.facts.RebootRequiredSince == nil {
-			return "", "", nil
+		if !RebootDue(c.facts.RebootRequiredSince, c.state.RebootAckedAt) {
+			return "", "", nil // none asked for, or already acknowledged
 		}
 		before := "reboot pending since " + c.facts.RebootRequiredSince.Format(time.RFC3339)
-		if a := c.state.RebootAckedAt; a != nil && !a.Before(*c.facts.RebootRequiredSince) {
-			return "", "", nil // already acknowledged
-		}
 		_, err := t.Exec(`INSERT OR REPLACE INTO reboot_acknowledgements (endpoint_id, acked_at, acked_by) VALUES (?, ?, ?)`, c.id, t.now.Unix(), actor)
 		now := t.now
 		c.state.RebootAckedAt = &now

@@ -45,6 +45,10 @@ type Drive struct {
 	UsedBytes  int64  `json:"used_bytes"`
 }
 
+// Low tells whether the drive is at or above the low-disk threshold (a
+// percentage in use); an empty drive size is never low.
+func (d Drive) Low(threshold float64) bool { return d.TotalBytes > 0 && d.UsedPct() >= threshold }
+
 // FreeBytes is what is left on the drive.
 func (d Drive) FreeBytes() int64 { return d.TotalBytes - d.UsedBytes }
 

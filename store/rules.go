@@ -141,7 +141,7 @@ func Evaluate(f *Facts, st State, set Settings, now time.Time) Readiness {
 		raise(PendingUserAction, "vm_frozen = true")
 	}
 	// 13.
-	if f.RebootRequiredSince != nil && (st.RebootAckedAt == nil || st.RebootAckedAt.Before(*f.RebootRequiredSince)) {
+	if RebootDue(f.RebootRequiredSince, st.RebootAckedAt) {
 		raise(PendingRebootSuspension, "reboot required since %s, not acknowledged", f.RebootRequiredSince.UTC().Format(time.RFC3339))
 	}
 	// 14.
@@ -203,8 +203,10 @@ func Evaluate(f *Facts, st State, set Settings, now time.Time) Readiness {
 	return r
 }
 
+// diskUse is the fullest drive's share in use and whether any drive is low.
 func diskUse(drives []Drive, threshold float64) (*float64, bool) {
 	var max *float64
+	low := false
 	for _, d := range drives {
 		if d.TotalBytes <= 0 {
 			continue
@@ -212,8 +214,15 @@ func diskUse(drives []Drive, threshold float64) (*float64, bool) {
 		if p := d.UsedPct(); max == nil || p > *max {
 			max = &p
 		}
+		low = low || d.Low(threshold)
 	}
-	return max, max != nil && *max >= threshold
+	return max, low
+}
+
+// RebootDue tells whether a reboot was asked for and not acknowledged at or
+// after the time it was asked for.
+func RebootDue(required, acknowledged *time.Time) bool {
+	return required != nil && (acknowledged == nil || acknowledged.Before(*required))
 }
 
 func deref(s *string, fallback string) string {

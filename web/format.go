@@ -36,17 +36,18 @@ func span(d time.Duration) string {
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") }
 
 // diskView prepares the Disk Space In Use cell from the fullest drive's
-// share and every drive.
-func diskView(fullest *float64, drives []store.Drive, threshold float64) views.DiskView {
+// share, the endpoint's low-disk warning (as the rules derived it) and
+// every drive, each marked low by the same rule.
+func diskView(fullest *float64, low bool, drives []store.Drive, threshold float64) views.DiskView {
 	if fullest == nil {
 		return views.DiskView{}
 	}
 	pct := *fullest
 	d := views.DiskView{Drives: make([]views.DriveView, 0, len(drives)), Known: true, Pct: views.Percent(pct),
-		Fill: int(math.Round(min(max(pct, 0), 100))), Low: pct >= threshold}
+		Fill: int(math.Round(min(max(pct, 0), 100))), Low: low}
 	for _, dr := range drives {
 		d.Drives = append(d.Drives, views.DriveView{Mount: dr.Mount, Total: dr.TotalBytes, Used: dr.UsedBytes,
-			Pct: dr.UsedPct(), Low: dr.TotalBytes > 0 && dr.UsedPct() >= threshold})
+			Pct: dr.UsedPct(), Low: dr.Low(threshold)})
 	}
 	return d
 }

@@ -197,7 +197,7 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 			row.LastContact, row.LastContactT = ago(*r.LastContactAt, now), r.LastContactAt.Format(time.RFC3339)
 		}
 		if show["disk"] {
-			row.Disk = diskView(r.MaxDiskPct, r.Drives, set.LowDiskPct)
+			row.Disk = diskView(r.MaxDiskPct, r.LowDisk, r.Drives, set.LowDiskPct)
 		}
 		for _, key := range m.LabelCols {
 			row.Labels = append(row.Labels, orDash(strings.Join(r.LabelValues(key), ", ")))

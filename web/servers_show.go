@@ -59,7 +59,7 @@ func (s *Server) serverModel(c echo.Context, id int64) (views.ServerPage, error)
 		m.Suspension += " (not in force now)"
 	}
 	m.Suspended = e.Suspension != nil
-	m.RebootDue = e.RebootRequiredSince != nil && (e.RebootAckedAt == nil || e.RebootAckedAt.Before(*e.RebootRequiredSince))
+	m.RebootDue = store.RebootDue(e.RebootRequiredSince, e.RebootAckedAt)
 
 	f := e.Facts
 	str := func(p *string) string {
@@ -108,7 +108,7 @@ func (s *Server) serverModel(c echo.Context, id int64) (views.ServerPage, error)
 		fact("Reboot required since", when(f.RebootRequiredSince)), fact("Last window timed out", boolean(f.LastWindowTimedOut)),
 		fact("Facts updated", when(&e.FactsUpdatedAt)))
 
-	m.Disk = diskView(e.MaxDiskPct, f.Drives, set.LowDiskPct)
+	m.Disk = diskView(e.MaxDiskPct, e.LowDisk, f.Drives, set.LowDiskPct)
 	m.Drives = m.Disk.Drives
 	for _, x := range e.Exemptions {
 		en := x.Entry()
