@@ -131,8 +131,8 @@ const (
 )
 
 // Dimension is one entry of the table every filter, facet and parameter is
-// read from. A new dimension is an entry here (with its terms and its
-// parsing) and its control on the page.
+// read from. A new dimension is an entry here (its values and its parsing)
+// and its control on the page.
 type Dimension struct {
 	Name string // parameter and facet name
 	// Param and Not are the query parameters that select by it: any of
@@ -143,52 +143,72 @@ type Dimension struct {
 	// what it takes, for the message when it refuses one.
 	Parse    func(v string) (string, bool)
 	Expected string
-	// terms adds the endpoint's values.
-	terms func(s *listSchema, e *listed, add func(value string))
+	// An endpoint's values: group numbers the set of values it has (an
+	// exemption mask, a label set, an enumeration), values lists a group's
+	// values. Endpoints in one group share every value, so the read model
+	// can count a small set of them per group (readmodel.Grouper).
+	group  func(e *listed) uint32
+	values func(s *listSchema, g uint32, add func(value string))
 }
 
 // Dimensions is the table.
 var Dimensions = []Dimension{
 	{Name: DimExemption, Param: "exemption", Not: "not_exemption", Expected: "an exemption code such as powered-off (see /kb)",
 		Parse: func(v string) (string, bool) { e, ok := Lookup(Code(v)); return v, ok && !e.Warning },
-		terms: func(_ *listSchema, e *listed, add func(string)) {
+		group: func(e *listed) uint32 { return e.exemptions },
+		values: func(_ *listSchema, g uint32, add func(string)) {
 			for i := range Catalog {
-				if e.exemptions&(1<<i) != 0 {
+				if g&(1<<i) != 0 {
 					add(string(Catalog[i].Code))
 				}
 			}
 		}},
 	{Name: DimImpact, Param: "impact", Expected: "cannot-patch, temporarily-cannot-patch or patchable",
-		Parse: func(v string) (string, bool) { _, ok := ParseImpact(v); return v, ok },
-		terms: func(_ *listSchema, e *listed, add func(string)) { add(Impact(e.impact).String()) }},
+		Parse:  func(v string) (string, bool) { _, ok := ParseImpact(v); return v, ok },
+		group:  func(e *listed) uint32 { return uint32(e.impact) },
+		values: func(_ *listSchema, g uint32, add func(string)) { add(Impact(g).String()) }},
 	{Name: DimWarning, Param: "warning", AllOf: true, Expected: "low-disk-space or stale-facts",
 		Parse: func(v string) (string, bool) { return v, v == string(LowDiskSpace) || v == string(StaleFacts) },
-		terms: func(_ *listSchema, e *listed, add func(string)) {
+		group: func(e *listed) uint32 {
+			var g uint32
 			if e.lowDisk {
-				add(string(LowDiskSpace))
+				g |= 1
 			}
 			if e.staleFacts {
+				g |= 2
+			}
+			return g
+		},
+		values: func(_ *listSchema, g uint32, add func(string)) {
+			if g&1 != 0 {
+				add(string(LowDiskSpace))
+			}
+			if g&2 != 0 {
 				add(string(StaleFacts))
 			}
 		}},
 	{Name: DimOS, Param: "os", Expected: "linux or windows",
-		Parse: func(v string) (string, bool) { return v, slices.Contains(OSFamilies, v) },
-		terms: func(_ *listSchema, e *listed, add func(string)) { addKnown(add, unenum(OSFamilies, e.osFamily)) }},
+		Parse:  func(v string) (string, bool) { return v, slices.Contains(OSFamilies, v) },
+		group:  func(e *listed) uint32 { return uint32(e.osFamily) },
+		values: func(_ *listSchema, g uint32, add func(string)) { addKnown(add, unenum(OSFamilies, uint8(g))) }},
 	{Name: DimProtocol, Param: "protocol", Expected: "ssh, smb or web",
-		Parse: func(v string) (string, bool) { return v, slices.Contains(Protocols, v) },
-		terms: func(_ *listSchema, e *listed, add func(string)) { addKnown(add, unenum(Protocols, e.protocol)) }},
+		Parse:  func(v string) (string, bool) { return v, slices.Contains(Protocols, v) },
+		group:  func(e *listed) uint32 { return uint32(e.protocol) },
+		values: func(_ *listSchema, g uint32, add func(string)) { addKnown(add, unenum(Protocols, uint8(g))) }},
 	{Name: DimSchedule, Param: "schedule", Expected: "a schedule id or none", Parse: parseScheduleParam,
-		terms: func(_ *listSchema, e *listed, add func(string)) {
-			if e.schedule == 0 {
+		group: func(e *listed) uint32 { return uint32(e.schedule) },
+		values: func(_ *listSchema, g uint32, add func(string)) {
+			if g == 0 {
 				add("none")
 			} else {
-				add(strconv.FormatInt(e.schedule, 10))
+				add(strconv.FormatUint(uint64(g), 10))
 			}
 		}},
 	{Name: DimLabel, Param: "label", Not: "not_label", AllOf: true, Expected: "key:value, key:* or key (keys are a-z, 0-9, _ . -)",
 		Parse: ParseLabelFilter,
-		terms: func(s *listSchema, e *listed, add func(string)) {
-			for _, l := range s.labelSets.value(e.labels) {
+		group: func(e *listed) uint32 { return e.labels },
+		values: func(s *listSchema, g uint32, add func(string)) {
+			for _, l := range s.labelSets.value(g) {
 				add(l)
 				if k, _, ok := strings.Cut(l, ":"); ok {
 					add(k + ":*")
@@ -249,7 +269,21 @@ type listSchema struct {
 func (s *listSchema) Terms(e *listed, add func(dim, value string)) {
 	for i := range Dimensions {
 		d := &Dimensions[i]
-		d.terms(s, e, func(v string) { add(d.Name, v) })
+		d.values(s, d.group(e), func(v string) { add(d.Name, v) })
+	}
+}
+
+// GroupOf and GroupValues let the read model count small sets per group.
+func (s *listSchema) GroupOf(dim string) func(*listed) uint32 {
+	if d, _, ok := DimensionByParam(dim); ok {
+		return d.group
+	}
+	return nil
+}
+
+func (s *listSchema) GroupValues(dim string, g uint32, add func(string)) {
+	if d, _, ok := DimensionByParam(dim); ok {
+		d.values(s, g, add)
 	}
 }
 

@@ -52,13 +52,13 @@ type Model[R any] struct {
 	version  uint64
 	// sparse and walkBudget choose how a page is read (see Page); tests
 	// change them to read small models every way.
-	sparse, walkBudget, selectSmall, blockSize int
+	sparse, walkBudget, selectSmall, blockSize, tallyRatio int
 }
 
 // New returns an empty model.
 func New[R any](schema Schema[R]) *Model[R] {
 	m := &Model[R]{schema: schema, sparse: defaultSparse, walkBudget: defaultWalkBudget,
-		selectSmall: defaultSelectSmall, blockSize: defaultBlockSize}
+		selectSmall: defaultSelectSmall, blockSize: defaultBlockSize, tallyRatio: defaultTallyRatio}
 	m.reset()
 	return m
 }
