@@ -28,6 +28,7 @@ func (schema) Terms(r *rec, add func(string, string)) {
 		add("tag", t)
 	}
 }
+
 // GroupOf: a record's color, or its tags as a bit mask.
 func (schema) GroupOf(dim string) func(r *rec) uint32 {
 	if dim == "color" {
