@@ -48,6 +48,8 @@ type Model[R any] struct {
 	text textIndex
 	// searches keeps recent search terms' exact results (see search.go).
 	searches searchCache
+	// tallies keeps the groups' values for counting facets (see tally).
+	tallies tallies
 	orders   map[string]*order
 	version  uint64
 	// sparse and walkBudget choose how a page is read (see Page); tests
@@ -123,7 +125,11 @@ func (m *Model[R]) Rebuild(maxID uint32, each func(yield func(id uint32, r *R) e
 		m.reset()
 		return err
 	}
-	for _, b := range m.allBitmaps() {
+	// Compress postings into runs where that is smaller, but not the set
+	// of every record: it is the start of every "none of" filter, and a
+	// run container with many holes cut out makes each later intersection
+	// a binary search per value (a facet of 20,000 endpoints took 7 ms).
+	for _, b := range m.allBitmaps()[1:] {
 		b.RunOptimize()
 	}
 	columns := m.schema.Columns()

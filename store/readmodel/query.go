@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"slices"
+	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -221,18 +222,26 @@ func (m *Model[R]) Facets(q Query, dims []string) (total int, counts map[string]
 	f := m.filter(&q)
 	all := m.match(&f, "")
 	counts = make(map[string]map[string]int, len(dims))
+	g, grouped := any(m.schema).(Grouper[R])
+	small := func(base *roaring.Bitmap) bool {
+		return grouped && base != m.live && !base.IsEmpty() && int(base.GetCardinality())*m.tallyRatio < len(m.recs)
+	}
+	var tallied []string // dimensions counted together by one walk over all
 	for _, dim := range dims {
 		base := all
 		if slices.ContainsFunc(q.Conds, func(c Cond) bool { return c.Dim == dim && c.Mode == Any }) {
 			base = m.match(&f, dim)
 		}
-		values := m.dims[dim]
-		out := make(map[string]int, len(values))
-		if g, ok := any(m.schema).(Grouper[R]); ok && base != m.live && int(base.GetCardinality())*m.tallyRatio < len(m.recs) {
-			m.tally(g, dim, base, out)
-			counts[dim] = out
+		if small(base) && g.GroupOf(dim) != nil {
+			if base == all {
+				tallied = append(tallied, dim)
+			} else {
+				counts[dim] = m.tally(g, []string{dim}, base)[0]
+			}
 			continue
 		}
+		values := m.dims[dim]
+		out := make(map[string]int, len(values))
 		for v, b := range values {
 			var n uint64
 			switch {
@@ -247,6 +256,11 @@ func (m *Model[R]) Facets(q Query, dims []string) (total int, counts map[string]
 			}
 		}
 		counts[dim] = out
+	}
+	if len(tallied) > 0 {
+		for i, out := range m.tally(g, tallied, all) {
+			counts[tallied[i]] = out
+		}
 	}
 	return int(all.GetCardinality()), counts
 }
@@ -268,19 +282,110 @@ type Grouper[R any] interface {
 // counted by walking it; a larger one by intersections.
 const defaultTallyRatio = 16
 
-func (m *Model[R]) tally(g Grouper[R], dim string, set *roaring.Bitmap, out map[string]int) {
-	groupOf := g.GroupOf(dim)
-	groups := map[uint32]int{}
+// tally counts the values of dims over set in one walk: per dimension, how
+// many records fall in each group, then each group's count added to its
+// values. Small group numbers are counted in an array.
+func (m *Model[R]) tally(g Grouper[R], dims []string, set *roaring.Bitmap) []map[string]int {
+	const direct = 1024
+	type counter struct {
+		groupOf func(*R) uint32
+		small   []int
+		big     map[uint32]int
+	}
+	cs := make([]counter, len(dims))
+	for i, dim := range dims {
+		cs[i] = counter{groupOf: g.GroupOf(dim), small: make([]int, direct), big: map[uint32]int{}}
+	}
 	it := set.ManyIterator()
 	buf := make([]uint32, 512)
 	for n := it.NextMany(buf); n > 0; n = it.NextMany(buf) {
 		for _, id := range buf[:n] {
-			groups[groupOf(&m.recs[id])]++
+			r := &m.recs[id]
+			for i := range cs {
+				if gid := cs[i].groupOf(r); gid < direct {
+					cs[i].small[gid]++
+				} else {
+					cs[i].big[gid]++
+				}
+			}
 		}
 	}
-	for group, n := range groups {
-		g.GroupValues(dim, group, func(v string) { out[v] += n })
+	outs := make([]map[string]int, len(dims))
+	for i, dim := range dims {
+		for gid, n := range cs[i].small {
+			if n > 0 {
+				cs[i].big[uint32(gid)] = n
+			}
+		}
+		outs[i] = m.expand(g, dim, cs[i].big)
 	}
+	return outs
+}
+
+// expand adds each group's count to the group's values. Groups can be many
+// (a label set per few endpoints): their values are looked up once, as
+// slots, and summed as numbers.
+func (m *Model[R]) expand(g Grouper[R], dim string, groups map[uint32]int) map[string]int {
+	t := m.tallies.of(dim)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	counts := make([]int, len(t.names))
+	for group, n := range groups {
+		slots, ok := t.groups[group]
+		if !ok {
+			g.GroupValues(dim, group, func(v string) {
+				slot, ok := t.slots[v]
+				if !ok {
+					slot = len(t.names)
+					t.slots[v], t.names = slot, append(t.names, v)
+				}
+				slots = append(slots, int32(slot))
+			})
+			t.groups[group] = slots
+		}
+		for _, slot := range slots {
+			for int(slot) >= len(counts) {
+				counts = append(counts, 0)
+			}
+			counts[slot] += n
+		}
+	}
+	out := make(map[string]int, len(counts))
+	for slot, n := range counts {
+		if n > 0 {
+			out[t.names[slot]] = n
+		}
+	}
+	return out
+}
+
+// tallies remembers, per dimension, each group's values as slots. A group
+// always has the same values (the Grouper's promise), so this only grows
+// with the groups there are.
+type tallies struct {
+	mu   sync.Mutex
+	dims map[string]*tally
+}
+
+type tally struct {
+	mu     sync.Mutex
+	slots  map[string]int
+	names  []string
+	groups map[uint32][]int32
+}
+
+func (t *tallies) of(dim string) *tally {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.dims == nil {
+		t.dims = map[string]*tally{}
+	}
+	d := t.dims[dim]
+	if d == nil {
+		d = &tally{slots: map[string]int{}, groups: map[uint32][]int32{}}
+		t.dims[dim] = d
+	}
+	return d
 }
 
 // Page is one page of matches.
