@@ -50,8 +50,8 @@ type Model[R any] struct {
 	searches searchCache
 	// tallies keeps the groups' values for counting facets (see tally).
 	tallies tallies
-	orders   map[string]*order
-	version  uint64
+	orders  map[string]*order
+	version uint64
 	// sparse and walkBudget choose how a page is read (see Page); tests
 	// change them to read small models every way.
 	sparse, walkBudget, selectSmall, blockSize, tallyRatio int
