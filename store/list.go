@@ -65,6 +65,19 @@ func (f *Filter) Add(dim string, not bool, value string) {
 	f.Conds = append(f.Conds, Cond{Dim: dim, Not: not, Values: []string{value}})
 }
 
+// pageQuery is the read model's query for one page of the filter.
+func (f *Filter) pageQuery() readmodel.Query {
+	q := f.query()
+	q.Limit = f.PerPage
+	if q.Limit <= 0 || q.Limit > MaxPerPage {
+		q.Limit = 50
+	}
+	if f.After == "" && f.Before == "" && f.Page > 1 {
+		q.Offset = (f.Page - 1) * q.Limit
+	}
+	return q
+}
+
 func (f *Filter) query() readmodel.Query {
 	q := readmodel.Query{Text: f.Q, Column: f.Sort, Desc: f.Desc, After: f.After, Before: f.Before}
 	if q.Column == "" {
@@ -357,15 +370,7 @@ func (db *DB) List(ctx context.Context, f Filter, withDrives bool) (Page, error)
 	if err != nil {
 		return Page{}, err
 	}
-	if f.PerPage <= 0 || f.PerPage > MaxPerPage {
-		f.PerPage = 50
-	}
-	q := f.query()
-	q.Limit = f.PerPage
-	if f.After == "" && f.Before == "" && f.Page > 1 {
-		q.Offset = (f.Page - 1) * f.PerPage
-	}
-	p, err := m.Page(q)
+	p, err := m.Page(f.pageQuery())
 	if errors.Is(err, readmodel.ErrCursor) {
 		return Page{}, ErrCursor
 	} else if err != nil {
@@ -490,12 +495,21 @@ func (db *DB) Facets(ctx context.Context, f Filter) (Facets, error) {
 	if err != nil {
 		return Facets{}, err
 	}
+	total, counts := m.Facets(f.query(), facetDims())
+	return facetsOf(total, m.Len(), counts), nil
+}
+
+func facetDims() []string {
 	dims := make([]string, len(Dimensions))
 	for i, d := range Dimensions {
 		dims[i] = d.Name
 	}
-	total, counts := m.Facets(f.query(), dims)
-	fc := Facets{Total: int64(total), Unfiltered: int64(m.Len()), Counts: make(map[string]map[string]int64, len(counts))}
+	return dims
+}
+
+// facetsOf converts the read model's counts.
+func facetsOf(total, unfiltered int, counts map[string]map[string]int) Facets {
+	fc := Facets{Total: int64(total), Unfiltered: int64(unfiltered), Counts: make(map[string]map[string]int64, len(counts))}
 	for dim, values := range counts {
 		out := make(map[string]int64, len(values))
 		for v, n := range values {
@@ -506,7 +520,25 @@ func (db *DB) Facets(ctx context.Context, f Filter) (Facets, error) {
 		}
 		fc.Counts[dim] = out
 	}
-	return fc, nil
+	return fc
+}
+
+// ListWithFacets is List and Facets of one filter, which share the work of
+// filtering (the Servers page shows both).
+func (db *DB) ListWithFacets(ctx context.Context, f Filter, withDrives bool) (Page, Facets, error) {
+	m, err := db.readModel(ctx)
+	if err != nil {
+		return Page{}, Facets{}, err
+	}
+	q := f.pageQuery()
+	p, counts, err := m.PageAndFacets(q, facetDims())
+	if errors.Is(err, readmodel.ErrCursor) {
+		return Page{}, Facets{}, ErrCursor
+	} else if err != nil {
+		return Page{}, Facets{}, err
+	}
+	rows, err := db.rows(ctx, m, p.IDs, withDrives)
+	return Page{Rows: rows, Total: int64(p.Total), Prev: p.Prev, Next: p.Next}, facetsOf(p.Total, m.Len(), counts), err
 }
 
 // LabelKeys lists the label keys in use (for label columns), sorted.

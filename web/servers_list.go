@@ -100,11 +100,7 @@ func (s *Server) renderServers(c echo.Context, status int, query url.Values, bul
 		return err
 	}
 	show := visibleColumns(currentUser(c), cols)
-	facets, err := s.db.Facets(ctx, f)
-	if err != nil {
-		return err
-	}
-	p, err := s.db.List(ctx, f, show["disk"])
+	p, facets, err := s.db.ListWithFacets(ctx, f, show["disk"])
 	if err != nil {
 		return err
 	}

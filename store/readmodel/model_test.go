@@ -310,7 +310,13 @@ func TestModelAgainstBruteForce(t *testing.T) {
 					if wf := ref.facets(q); !equalFacets(facets, wf) {
 						t.Fatalf("round %d %+v: facets %v, want %v", round, q, facets, wf)
 					}
-					got := walk(t, m, q, 1+r.IntN(30))
+					q.Limit = 1 + r.IntN(30)
+					p1, _ := m.Page(q)
+					p2, f2, _ := m.PageAndFacets(q, []string{"color", "tag"})
+					if !slices.Equal(p1.IDs, p2.IDs) || p1.Next != p2.Next || p1.Prev != p2.Prev || !equalFacets(f2, facets) {
+						t.Fatalf("PageAndFacets differs from Page and Facets for %+v", q)
+					}
+					got := walk(t, m, q, q.Limit)
 					if !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
 						t.Fatalf("round %d %+v:\n got %v\nwant %v", round, q, got, want)
 					}

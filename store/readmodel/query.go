@@ -221,7 +221,27 @@ func (m *Model[R]) Facets(q Query, dims []string) (total int, counts map[string]
 	defer m.mu.RUnlock()
 	f := m.filter(&q)
 	all := m.match(&f, "")
-	counts = make(map[string]map[string]int, len(dims))
+	return int(all.GetCardinality()), m.facets(&q, &f, all, dims)
+}
+
+// PageAndFacets is Page and Facets of one query, which share the work of
+// filtering (a list page shows both).
+func (m *Model[R]) PageAndFacets(q Query, dims []string) (Page, map[string]map[string]int, error) {
+	m.ordering(q.Column)
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	f := m.filter(&q)
+	all := m.match(&f, "")
+	p, err := m.page(&q, all)
+	if err != nil {
+		return p, nil, err
+	}
+	return p, m.facets(&q, &f, all, dims), nil
+}
+
+// facets is Facets for a filter already made, and its matches.
+func (m *Model[R]) facets(q *Query, f *filter, all *roaring.Bitmap, dims []string) map[string]map[string]int {
+	counts := make(map[string]map[string]int, len(dims))
 	g, grouped := any(m.schema).(Grouper[R])
 	small := func(base *roaring.Bitmap) bool {
 		return grouped && base != m.live && !base.IsEmpty() && int(base.GetCardinality())*m.tallyRatio < len(m.recs)
@@ -230,7 +250,7 @@ func (m *Model[R]) Facets(q Query, dims []string) (total int, counts map[string]
 	for _, dim := range dims {
 		base := all
 		if slices.ContainsFunc(q.Conds, func(c Cond) bool { return c.Dim == dim && c.Mode == Any }) {
-			base = m.match(&f, dim)
+			base = m.match(f, dim)
 		}
 		if small(base) && g.GroupOf(dim) != nil {
 			if base == all {
@@ -262,7 +282,7 @@ func (m *Model[R]) Facets(q Query, dims []string) (total int, counts map[string]
 			counts[tallied[i]] = out
 		}
 	}
-	return int(all.GetCardinality()), counts
+	return counts
 }
 
 // Grouper may be implemented by a schema whose records fall into groups
@@ -426,12 +446,17 @@ func (m *Model[R]) Page(q Query) (Page, error) {
 	m.ordering(q.Column)
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	f := m.filter(&q)
+	return m.page(&q, m.match(&f, ""))
+}
+
+// page is Page for the query's matches, under the read lock.
+func (m *Model[R]) page(qp *Query, set *roaring.Bitmap) (Page, error) {
+	q := *qp
 	o := m.orders[q.Column]
 	if o == nil { // a Rebuild came in between; it keeps the schema's columns
 		o = m.buildOrder(q.Column)
 	}
-	f := m.filter(&q)
-	set := m.match(&f, "")
 	p := Page{Total: int(set.GetCardinality())}
 	limit := q.Limit
 	if limit < 0 {
