@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -17,6 +18,11 @@ var ErrInUse = errors.New("database in use")
 // process ends (the operating system drops it then, even after kill -9).
 // The file holds the holder's process id, for the message.
 func LockServer(path string) (release func(), err error) {
+	// The lock comes before the database is opened, so it may be the first
+	// to need the data folder (a fresh `make run`).
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create database folder: %w", err)
+	}
 	name := path + ".lock"
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {

@@ -163,6 +163,18 @@ func startServe(t *testing.T, args ...string) (stop func() error) {
 	return func() error { cancel(); return <-done }
 }
 
+// serve on a fresh machine creates the data folder (owner only), as
+// `make run` needs.
+func TestServeCreatesDataFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := startServe(t, "--db", filepath.Join(dir, "patchready.db"))(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("data folder: %v %v", st, err)
+	}
+}
+
 // A second serve on the same database refuses to start while the first runs,
 // and starts once the first has stopped.
 func TestSecondServerRefused(t *testing.T) {
