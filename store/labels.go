@@ -98,7 +98,7 @@ func (db *DB) ChangeLabels(ctx context.Context, actor string, tg Target, add, re
 	}
 	return db.act(ctx, actor, "labels", tg, describe, func(t *txn, c *current) (string, string, error) {
 		next := slices.DeleteFunc(unionLabels(c.manual, add), func(l string) bool { return slices.Contains(remove, l) })
-		if slices.Equal(next, c.manual) || (len(next) == 0 && len(c.manual) == 0) {
+		if slices.Equal(next, c.manual) { // nil and empty are equal
 			return "", "", nil
 		}
 		if len(next) > MaxLabels {

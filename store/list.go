@@ -215,6 +215,20 @@ func (db *DB) readModel(ctx context.Context) (*readmodel.Model[listed], error) {
 	return l.model, db.BuildReadModel(ctx)
 }
 
+// knownDataVersion is the data version without asking the database when
+// the read model is built: every write of ours moves it, and readModel
+// notices another process's. Every list page asks (for schedule names).
+func (db *DB) knownDataVersion(ctx context.Context) (int64, error) {
+	l := db.list
+	l.mu.Lock()
+	built, v := l.built, l.version
+	l.mu.Unlock()
+	if built {
+		return v, nil
+	}
+	return db.dataVersion(ctx)
+}
+
 func (db *DB) dataVersion(ctx context.Context) (int64, error) {
 	var v int64
 	err := db.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, keyDataVersion).Scan(&v)

@@ -57,7 +57,7 @@ func loadSchedules(q queryer) ([]Schedule, error) {
 // the counts come from the read model when it is built (a server), else
 // from the database (a command).
 func (db *DB) Schedules(ctx context.Context) ([]Schedule, error) {
-	version, err := db.dataVersion(ctx)
+	version, err := db.knownDataVersion(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,9 @@ func TestViewerCannotAct(t *testing.T) {
 		{fmt.Sprintf("/servers/%d/acknowledge-reboot", ep.ID), nil},
 		{fmt.Sprintf("/servers/%d/suspend", ep.ID), url.Values{"cycles": {"1"}, "reason": {"x"}}},
 		{fmt.Sprintf("/servers/%d/schedule", ep.ID), url.Values{"schedule_id": {"0"}}},
+		{fmt.Sprintf("/servers/%d/labels", ep.ID), url.Values{"add": {"owner:eve"}}},
 		{"/servers/bulk", url.Values{"action": {"unsuspend"}, "scope": {"all"}, "confirm": {"yes"}}},
+		{"/servers/bulk", url.Values{"action": {"labels"}, "scope": {"all"}, "add": {"owner:eve"}, "confirm": {"yes"}}},
 		{"/schedules", url.Values{"name": {"Mine"}}},
 		{"/settings", url.Values{"low_disk_pct": {"50"}}},
 		{"/users", url.Values{"name": {"eve"}, "role": {"admin"}, "password": {"longenough1"}}},
@@ -52,7 +54,8 @@ func TestViewerCannotAct(t *testing.T) {
 	}
 	// No action buttons are offered either.
 	body := mustGet(c, fmt.Sprintf("/servers/%d", ep.ID))
-	if strings.Contains(body, ">Remove suspension</button>") || strings.Contains(body, `action="/servers/bulk"`) {
+	if strings.Contains(body, ">Remove suspension</button>") || strings.Contains(body, `action="/servers/bulk"`) ||
+		strings.Contains(body, ">Change labels</button>") {
 		t.Fatal("viewer sees action buttons")
 	}
 	// An operator cannot reach admin pages.

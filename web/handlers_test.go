@@ -497,7 +497,7 @@ func TestEmptyEstate(t *testing.T) {
 	// search, another order, cursors both ways.
 	for _, p := range []string{"/servers?os=windows&protocol=web", "/servers?exemption=disconnected&os=windows",
 		"/servers?exemption=disconnected&impact=cannot-patch", "/servers?q=web", "/servers?q=we", "/servers?q=50%25",
-		"/servers?sort=disk&order=desc"} {
+		"/servers?sort=disk&order=desc", "/servers?label=env:prod&not_label=legacy&sort=label:team", "/servers?sort=ip&page=3"} {
 		res, body := c.get(p)
 		if res.StatusCode != http.StatusOK || !strings.Contains(body, "No endpoint") || strings.Contains(body, `<tr data-id=`) {
 			t.Errorf("%s: %d, want the empty list", p, res.StatusCode)
@@ -509,6 +509,13 @@ func TestEmptyEstate(t *testing.T) {
 		if res.StatusCode != http.StatusOK || !strings.Contains(body, `"items":[]`) || !strings.Contains(body, `"total":0`) {
 			t.Fatalf("%s: %d %s", p, res.StatusCode, body)
 		}
+	}
+	if res, body := e.api(token, "GET", "/api/v1/facets?label=env:prod", ""); res.StatusCode != http.StatusOK ||
+		!strings.Contains(body, `"total":0`) || !strings.Contains(body, `"label":{}`) {
+		t.Fatalf("facets of an empty estate: %d %s", res.StatusCode, body)
+	}
+	if res, _ := e.api(token, "POST", "/api/v1/endpoints/nobody/labels", `{"add": ["x"]}`); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("labels of a missing endpoint: %d", res.StatusCode)
 	}
 }
 
