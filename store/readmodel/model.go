@@ -42,7 +42,6 @@ type Model[R any] struct {
 
 	mu   sync.RWMutex
 	recs []R
-	has  []bool
 	live *roaring.Bitmap
 	dims map[string]map[string]*roaring.Bitmap // dimension → value → ids
 	text textIndex
@@ -66,7 +65,7 @@ func New[R any](schema Schema[R]) *Model[R] {
 }
 
 func (m *Model[R]) reset() {
-	m.recs, m.has = nil, nil
+	m.recs = nil
 	m.live = roaring.New()
 	m.dims = map[string]map[string]*roaring.Bitmap{}
 	m.text = newTextIndex()
@@ -83,7 +82,7 @@ func (m *Model[R]) Rebuild(maxID uint32, each func(yield func(id uint32, r *R) e
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.reset()
-	m.recs, m.has = make([]R, 0, maxID+1), make([]bool, 0, maxID+1)
+	m.recs = make([]R, 0, maxID+1)
 	type item struct {
 		id uint32
 		r  R
@@ -190,12 +189,6 @@ func (m *Model[R]) Apply(changes []Change[R]) {
 	m.version++
 }
 
-// Version changes with every Apply and Rebuild.
-func (m *Model[R]) Version() uint64 {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.version
-}
 
 // Len is the number of records.
 func (m *Model[R]) Len() int {
@@ -215,15 +208,14 @@ func (m *Model[R]) Get(id uint32) (R, bool) {
 	return m.recs[id], true
 }
 
-func (m *Model[R]) exists(id uint32) bool { return int(id) < len(m.has) && m.has[id] }
+func (m *Model[R]) exists(id uint32) bool { return m.live.Contains(id) }
 
 // put adds a record that is not present.
 func (m *Model[R]) put(id uint32, r *R) {
 	if int(id) >= len(m.recs) {
 		m.recs = slices.Grow(m.recs, int(id)+1-len(m.recs))[:id+1]
-		m.has = slices.Grow(m.has, int(id)+1-len(m.has))[:id+1]
 	}
-	m.recs[id], m.has[id] = *r, true
+	m.recs[id] = *r
 	m.live.Add(id)
 	m.schema.Terms(r, func(dim, value string) {
 		values := m.dims[dim]
@@ -261,7 +253,6 @@ func (m *Model[R]) drop(id uint32) {
 		m.text.remove(id, s)
 	}
 	m.live.Remove(id)
-	m.has[id] = false
 	m.recs[id] = *new(R)
 }
 
