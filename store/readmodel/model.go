@@ -189,7 +189,6 @@ func (m *Model[R]) Apply(changes []Change[R]) {
 	m.version++
 }
 
-
 // Len is the number of records.
 func (m *Model[R]) Len() int {
 	m.mu.RLock()
