@@ -1,7 +1,9 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -12,6 +14,7 @@ import (
 type Target struct {
 	IDs    []int64
 	Filter *Filter
+	Scope  string // the filter as the list's query string, kept in the audit entry
 }
 
 // resolve turns a target into endpoint ids, inside the action's transaction.
@@ -93,14 +96,15 @@ func (s *Suspension) String() string {
 
 // ActionResult says how many endpoints an action touched.
 type ActionResult struct {
-	Matched int // endpoints targeted
-	Changed int // endpoints whose state changed
+	Matched int   // endpoints targeted
+	Changed int   // endpoints whose state changed
+	AuditID int64 // the entry recording it (0 when nothing changed), for Undo
 }
 
 // act runs an action over the target's endpoints in one transaction with
 // its audit entry. change returns the before and after of one endpoint, or
 // equal strings when there was nothing to do for it.
-func (db *DB) act(ctx context.Context, actor, action string, tg Target, describe string,
+func (db *DB) act(ctx context.Context, actor, action, part string, tg Target, describe string,
 	change func(t *txn, c *current) (before, after string, err error)) (ActionResult, error) {
 	var res ActionResult
 	err := db.update(ctx, func(t *txn) error {
@@ -110,7 +114,7 @@ func (db *DB) act(ctx context.Context, actor, action string, tg Target, describe
 			return err
 		}
 		res.Matched = len(ids)
-		changes, err := t.change(ids, change)
+		changes, err := t.change(ids, part, change)
 		if err != nil {
 			return err
 		}
@@ -118,7 +122,12 @@ func (db *DB) act(ctx context.Context, actor, action string, tg Target, describe
 		if res.Changed == 0 {
 			return nil
 		}
-		return t.audit(actor, action, fmt.Sprintf("%s on %d endpoint(s)", describe, res.Changed), changes)
+		scope := ""
+		if tg.Filter != nil {
+			scope = cmp.Or(tg.Scope, "(every endpoint)")
+		}
+		res.AuditID, err = t.auditEntry(actor, action, fmt.Sprintf("%s on %d endpoint(s)", describe, res.Changed), scope, changes)
+		return err
 	})
 	return res, err
 }
@@ -128,7 +137,7 @@ func (db *DB) Suspend(ctx context.Context, actor string, tg Target, in SuspendIn
 	if err := in.Validate(db.now()); err != nil {
 		return ActionResult{}, err
 	}
-	return db.act(ctx, actor, "suspend", tg, "suspended", func(t *txn, c *current) (string, string, error) {
+	return db.act(ctx, actor, "suspend", "suspension", tg, "suspended", func(t *txn, c *current) (string, string, error) {
 		s := &Suspension{From: in.From, Until: in.Until, Reason: in.Reason, CreatedBy: actor, CreatedAt: t.now}
 		if in.Cycles != nil {
 			n := *in.Cycles // each endpoint its own counter
@@ -144,7 +153,7 @@ func (db *DB) Suspend(ctx context.Context, actor string, tg Target, in SuspendIn
 
 // Unsuspend removes the suspensions of the target's endpoints.
 func (db *DB) Unsuspend(ctx context.Context, actor string, tg Target) (ActionResult, error) {
-	return db.act(ctx, actor, "unsuspend", tg, "removed the suspension", func(t *txn, c *current) (string, string, error) {
+	return db.act(ctx, actor, "unsuspend", "suspension", tg, "removed the suspension", func(t *txn, c *current) (string, string, error) {
 		if c.state.Suspension == nil {
 			return "", "", nil
 		}
@@ -158,7 +167,7 @@ func (db *DB) Unsuspend(ctx context.Context, actor string, tg Target) (ActionRes
 // AcknowledgeReboot records that the target's endpoints were rebooted now,
 // which clears a reboot requested before now.
 func (db *DB) AcknowledgeReboot(ctx context.Context, actor string, tg Target) (ActionResult, error) {
-	return db.act(ctx, actor, "acknowledge-reboot", tg, "acknowledged the reboot", func(t *txn, c *current) (string, string, error) {
+	return db.act(ctx, actor, "acknowledge-reboot", "reboot", tg, "acknowledged the reboot", func(t *txn, c *current) (string, string, error) {
 		if !RebootDue(c.facts.RebootRequiredSince, c.state.RebootAckedAt) {
 			return "", "", nil // none asked for, or already acknowledged
 		}
@@ -180,7 +189,7 @@ func (db *DB) AssignSchedule(ctx context.Context, actor string, tg Target, sched
 		}
 		name = s.Name
 	}
-	return db.act(ctx, actor, "schedule", tg, "assigned schedule "+name, assignTo(scheduleID, name))
+	return db.act(ctx, actor, "schedule", "schedule", tg, "assigned schedule "+name, assignTo(scheduleID, name))
 }
 
 // assignTo is the change that moves an endpoint to a schedule (0: none).
@@ -204,8 +213,9 @@ func assignTo(scheduleID int64, name string) func(t *txn, c *current) (string, s
 }
 
 // change applies fn to each endpoint, re-evaluates those it changed, and
-// returns their audit changes.
-func (t *txn) change(ids []int64, fn func(t *txn, c *current) (before, after string, err error)) ([]AuditChange, error) {
+// returns their audit changes; with the part fn sets as it was before and
+// after, when part is not "".
+func (t *txn) change(ids []int64, part string, fn func(t *txn, c *current) (before, after string, err error)) ([]AuditChange, error) {
 	var changes []AuditChange
 	for start := 0; start < len(ids); start += 1000 {
 		batch := ids[start:min(start+1000, len(ids))]
@@ -215,6 +225,12 @@ func (t *txn) change(ids []int64, fn func(t *txn, c *current) (before, after str
 		}
 		for _, id := range batch {
 			c := cur[id]
+			var was sql.NullString
+			if part != "" {
+				if was, err = t.readPart(part, id); err != nil {
+					return nil, err
+				}
+			}
 			before, after, err := fn(t, c)
 			if err != nil {
 				return nil, err
@@ -225,7 +241,14 @@ func (t *txn) change(ids []int64, fn func(t *txn, c *current) (before, after str
 			if _, err := t.evaluate(c); err != nil {
 				return nil, err
 			}
-			changes = append(changes, AuditChange{EndpointID: id, EndpointName: c.facts.Name, Before: before, After: after})
+			ch := AuditChange{EndpointID: id, EndpointName: c.facts.Name, Before: before, After: after}
+			if part != "" {
+				ch.Part, ch.StateBefore = part, was
+				if ch.StateAfter, err = t.readPart(part, id); err != nil {
+					return nil, err
+				}
+			}
+			changes = append(changes, ch)
 		}
 	}
 	return changes, nil

@@ -23,29 +23,41 @@ type AuditChange struct {
 	EndpointName string
 	Before       string
 	After        string
+
+	// What Undo needs: the part the action set, before and after (see parts).
+	Part                    string
+	StateBefore, StateAfter sql.NullString
 }
 
 // audit records an action in the same transaction as the change it describes.
 func (t *txn) audit(actor, action, summary string, changes []AuditChange) error {
+	_, err := t.auditEntry(actor, action, summary, "", changes)
+	return err
+}
+
+// auditEntry records an action and returns its id; scope is the filter an
+// "all matching" action used.
+func (t *txn) auditEntry(actor, action, summary, scope string, changes []AuditChange) (int64, error) {
 	var id int64
-	if err := t.QueryRow(`INSERT INTO audit_log (at, actor, action, summary, targets) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		t.now.Unix(), actor, action, summary, len(changes)).Scan(&id); err != nil {
-		return err
+	if err := t.QueryRow(`INSERT INTO audit_log (at, actor, action, summary, targets, scope) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		t.now.Unix(), actor, action, summary, len(changes), scope).Scan(&id); err != nil {
+		return 0, err
 	}
 	if len(changes) == 0 {
-		return nil
+		return id, nil
 	}
-	stmt, err := t.Prepare(`INSERT INTO audit_targets (audit_id, endpoint_id, endpoint_name, before, after) VALUES (?, ?, ?, ?, ?)`)
+	stmt, err := t.Prepare(`INSERT INTO audit_targets (audit_id, endpoint_id, endpoint_name, before, after, part, state_before, state_after)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer stmt.Close()
 	for _, c := range changes {
-		if _, err := stmt.Exec(id, c.EndpointID, c.EndpointName, c.Before, c.After); err != nil {
-			return err
+		if _, err := stmt.Exec(id, c.EndpointID, c.EndpointName, c.Before, c.After, c.Part, c.StateBefore, c.StateAfter); err != nil {
+			return 0, err
 		}
 	}
-	return nil
+	return id, nil
 }
 
 // AuditFilter narrows the audit log.

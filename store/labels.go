@@ -96,7 +96,7 @@ func (db *DB) ChangeLabels(ctx context.Context, actor string, tg Target, add, re
 	if len(remove) > 0 {
 		describe += " −" + strings.Join(remove, " −")
 	}
-	return db.act(ctx, actor, "labels", tg, describe, func(t *txn, c *current) (string, string, error) {
+	return db.act(ctx, actor, "labels", "labels", tg, describe, func(t *txn, c *current) (string, string, error) {
 		next := slices.DeleteFunc(unionLabels(c.manual, add), func(l string) bool { return slices.Contains(remove, l) })
 		if slices.Equal(next, c.manual) { // nil and empty are equal
 			return "", "", nil

@@ -192,7 +192,7 @@ func (db *DB) DeleteSchedule(ctx context.Context, actor string, id int64) error 
 		if err != nil {
 			return err
 		}
-		changes, err := t.change(ids, assignTo(0, "none"))
+		changes, err := t.change(ids, "", assignTo(0, "none"))
 		if err != nil {
 			return err
 		}

@@ -67,13 +67,39 @@ type ServerRow struct {
 	Primary      string // display name
 	PrimaryURL   string
 	More         int
-	Impact       string // code
+	Match        string   // the filtered exemption the row has, when it is not the primary
+	Others       []string // the names of its exemptions besides the one shown
+	Impact       string   // code
 	ImpactLabel  string
 	Schedule     string
 	LastContact  string
 	LastContactT string // RFC 3339 for the title
 	Disk         DiskView
 	Labels       []string // values of ServersPage.LabelCols, in order
+	Fixes        []Fix    // one-click fixes that apply, for operators
+}
+
+// Fix is a one-click remedy offered in a row: a form posting to Action.
+type Fix struct {
+	Action, Label string
+	Schedule      bool // the form picks a schedule first
+}
+
+// Chip is one active filter, with the list without it.
+type Chip struct {
+	Label     string
+	RemoveURL string
+}
+
+// SavedView is a saved query beside the list, with its live count.
+type SavedView struct {
+	ID        int64
+	Name, URL string
+	Shared    bool
+	Owner     string
+	Count     int64
+	Current   bool
+	CanDelete bool
 }
 
 // ServersPage is the Servers list.
@@ -86,6 +112,14 @@ type ServersPage struct {
 	From, To     int64
 	PrevURL      string
 	NextURL      string
+	FirstURL     string
+	LastURL      string
+	PageNo       int64
+	Pages        int64
+	PerPages     []Option // rows per page choices
+	Chips        []Chip
+	Views        []SavedView
+	ViewQuery    string // the query a new saved view keeps
 	CSVURL       string
 	ClearURL     string
 	Query        string // the filter as a query string, for "all matching"
@@ -104,6 +138,9 @@ type ServersPage struct {
 	Order        string
 	PerPage      int
 	Filtered     bool
+	ExemptionsOn int // how many exemptions are chosen
+	WarningsOn   int
+	LabelsOn     int
 	Assignable   []Option // schedules for the bulk action
 	LowDiskPct   string
 	Bulk         map[string]string // a rejected bulk action's fields, as typed
