@@ -15,6 +15,10 @@ type Target struct {
 	IDs    []int64
 	Filter *Filter
 	Scope  string // the filter as the list's query string, kept in the audit entry
+	// Expect, when not 0, is how many endpoints the person confirming saw
+	// match: a filter that matches another number by now is refused rather
+	// than acted on.
+	Expect int
 }
 
 // resolve turns a target into endpoint ids, inside the action's transaction.
@@ -61,25 +65,27 @@ func (in *SuspendInput) Validate(now time.Time) error {
 	byDates := in.From != nil || in.Until != nil
 	switch {
 	case byCycles && byDates:
-		d = append(d, FieldError{Field: "cycles", Message: "give either a number of cycles or dates, not both"})
+		d = append(d, FieldError{Field: "cycles", Message: "Give either a number of cycles or a start and an end, not both."})
 	case byCycles && (*in.Cycles < 1 || *in.Cycles > 100):
-		d = append(d, FieldError{Field: "cycles", Message: "must be between 1 and 100"})
-	case byDates && (in.From == nil || in.Until == nil):
-		d = append(d, FieldError{Field: "until", Message: "both a start and an end date are needed"})
+		d = append(d, FieldError{Field: "cycles", Message: "Cycles must be a whole number from 1 to 100."})
+	case byDates && in.From == nil:
+		d = append(d, FieldError{Field: "from", Message: "Give a start as well as the end."})
+	case byDates && in.Until == nil:
+		d = append(d, FieldError{Field: "until", Message: "Give an end as well as the start."})
 	case byDates && !in.Until.After(*in.From):
-		d = append(d, FieldError{Field: "until", Message: "must be after the start"})
+		d = append(d, FieldError{Field: "until", Message: "End must be after start."})
 	case byDates && !in.Until.After(now):
-		d = append(d, FieldError{Field: "until", Message: "is already in the past"})
+		d = append(d, FieldError{Field: "until", Message: "The end is already in the past."})
 	case !byCycles && !byDates:
-		d = append(d, FieldError{Field: "cycles", Message: "give a number of cycles or a date range"})
+		d = append(d, FieldError{Field: "cycles", Message: "Give a number of cycles, or a start and an end."})
 	}
 	if in.Reason == "" {
-		d = append(d, FieldError{Field: "reason", Message: "is required"})
+		d = append(d, FieldError{Field: "reason", Message: "Give a reason; it is kept in the audit log."})
 	} else if len(in.Reason) > 500 {
-		d = append(d, FieldError{Field: "reason", Message: "at most 500 characters"})
+		d = append(d, FieldError{Field: "reason", Message: "The reason is at most 500 characters."})
 	}
 	if len(d) > 0 {
-		return &Error{Kind: Invalid, Message: "the suspension is invalid: " + d[0].Field + " " + d[0].Message, Details: d}
+		return &Error{Kind: Invalid, Message: d[0].Message, Details: d}
 	}
 	return nil
 }
@@ -114,6 +120,9 @@ func (db *DB) act(ctx context.Context, actor, action, part string, tg Target, de
 			return err
 		}
 		res.Matched = len(ids)
+		if tg.Expect > 0 && len(ids) != tg.Expect {
+			return errorf(Conflict, "the filter matches %d endpoints now, not the %d you confirmed: nothing was changed; review the action again", len(ids), tg.Expect)
+		}
 		changes, err := t.change(ids, part, change)
 		if err != nil {
 			return err

@@ -14,7 +14,12 @@ type AuditEntry struct {
 	Action  string
 	Summary string
 	Targets int
-	Changes []AuditChange // filled for one entry, not in lists
+	Scope   string // the filter of an "all matching" action, as the list's query
+	// Undoable: the entry changed what Undo can put back, and was not
+	// undone yet (UndoneBy is the entry that undid it).
+	Undoable bool
+	UndoneBy int64
+	Changes  []AuditChange // filled for one entry, not in lists
 }
 
 // AuditChange is the before and after of one endpoint touched by an action.
@@ -74,7 +79,8 @@ func (db *DB) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
-	q := `SELECT id, at, actor, action, summary, targets FROM audit_log a WHERE 1=1`
+	q := `SELECT id, at, actor, action, summary, targets, scope, coalesce(undone_by, 0),
+		EXISTS (SELECT 1 FROM audit_targets t WHERE t.audit_id = a.id AND t.part != '') FROM audit_log a WHERE 1=1`
 	var args []any
 	if f.Actor != "" {
 		q += ` AND actor = ? COLLATE NOCASE`
@@ -103,9 +109,10 @@ func (db *DB) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	for rows.Next() {
 		var e AuditEntry
 		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Summary, &e.Targets); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Summary, &e.Targets, &e.Scope, &e.UndoneBy, &e.Undoable); err != nil {
 			return nil, err
 		}
+		e.Undoable = e.Undoable && e.UndoneBy == 0
 		e.At = time.Unix(at, 0).UTC()
 		out = append(out, e)
 	}

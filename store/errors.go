@@ -18,6 +18,7 @@ const (
 	NotFound
 	Conflict
 	Unavailable // the server cannot write now (disk full); try later
+	Forbidden   // the user's role or ownership does not allow it
 )
 
 // Error is an error the user can act on: its message is safe to show.

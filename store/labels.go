@@ -87,7 +87,7 @@ func (db *DB) ChangeLabels(ctx context.Context, actor string, tg Target, add, re
 		return ActionResult{}, &Error{Kind: Invalid, Message: "remove: " + err.Error(), Details: []FieldError{{Field: "remove", Message: err.Error()}}}
 	}
 	if len(add) == 0 && len(remove) == 0 {
-		return ActionResult{}, &Error{Kind: Invalid, Message: "give at least one label to add or remove", Details: []FieldError{{Field: "add", Message: "is empty"}}}
+		return ActionResult{}, &Error{Kind: Invalid, Message: "give at least one label to add or remove", Details: []FieldError{{Field: "add", Message: "Give at least one label to add or remove."}}}
 	}
 	describe := "labels"
 	if len(add) > 0 {

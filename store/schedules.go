@@ -130,18 +130,18 @@ func (in *ScheduleInput) validate() error {
 	in.Name, in.Description = strings.TrimSpace(in.Name), strings.TrimSpace(in.Description)
 	switch {
 	case in.Name == "":
-		return &Error{Kind: Invalid, Message: "the schedule needs a name", Details: []FieldError{{Field: "name", Message: "is required"}}}
+		return &Error{Kind: Invalid, Message: "Give the schedule a name.", Details: []FieldError{{Field: "name", Message: "Give the schedule a name."}}}
 	case len(in.Name) > 100:
-		return &Error{Kind: Invalid, Message: "the name is longer than 100 characters", Details: []FieldError{{Field: "name", Message: "at most 100 characters"}}}
+		return &Error{Kind: Invalid, Message: "The name is at most 100 characters.", Details: []FieldError{{Field: "name", Message: "The name is at most 100 characters."}}}
 	case len(in.Description) > 1000:
-		return &Error{Kind: Invalid, Message: "the description is longer than 1000 characters", Details: []FieldError{{Field: "description", Message: "at most 1000 characters"}}}
+		return &Error{Kind: Invalid, Message: "The description is at most 1,000 characters.", Details: []FieldError{{Field: "description", Message: "The description is at most 1,000 characters."}}}
 	}
 	return nil
 }
 
 func uniqueName(err error, what, name string) error {
 	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
-		return &Error{Kind: Conflict, Message: fmt.Sprintf("a %s named %q already exists", what, name), Details: []FieldError{{Field: "name", Message: "is taken"}}}
+		return &Error{Kind: Conflict, Message: fmt.Sprintf("a %s named %q already exists", what, name), Details: []FieldError{{Field: "name", Message: "This name is taken; choose another."}}}
 	}
 	return err
 }
@@ -217,13 +217,13 @@ func (db *DB) AddEntry(ctx context.Context, actor string, scheduleID int64, in E
 	in.StartsAt, in.EndsAt, in.RepeatUntil = in.StartsAt.Truncate(time.Second), in.EndsAt.Truncate(time.Second), toSecond(in.RepeatUntil)
 	var details []FieldError
 	if !in.EndsAt.After(in.StartsAt) {
-		details = append(details, FieldError{Field: "ends_at", Message: "must be after the start"})
+		details = append(details, FieldError{Field: "ends_at", Message: "End must be after start."})
 	}
 	if in.RepeatWeekly && (in.RepeatUntil == nil || in.RepeatUntil.Before(in.StartsAt)) {
-		details = append(details, FieldError{Field: "repeat_until", Message: "a weekly window needs a repeat-until date on or after its start"})
+		details = append(details, FieldError{Field: "repeat_until", Message: "A weekly window needs a repeat-until date on or after its start."})
 	}
 	if len(details) > 0 {
-		return &Error{Kind: Invalid, Message: "the window is impossible: " + details[0].Field + " " + details[0].Message, Details: details}
+		return &Error{Kind: Invalid, Message: details[0].Message, Details: details}
 	}
 	if !in.RepeatWeekly {
 		in.RepeatUntil = nil

@@ -13,13 +13,13 @@ func (db *DB) UpdateSettings(ctx context.Context, actor string, s Settings) erro
 	// Written as "not within" so that NaN, which compares false with
 	// everything, is refused too.
 	if !(s.LowDiskPct >= 1 && s.LowDiskPct <= 100) {
-		d = append(d, FieldError{Field: "low_disk_pct", Message: "must be between 1 and 100"})
+		d = append(d, FieldError{Field: "low_disk_pct", Message: "The threshold is a share from 1 to 100 %."})
 	}
 	if s.DisconnectAfter < time.Minute || s.DisconnectAfter > 30*24*time.Hour {
-		d = append(d, FieldError{Field: "disconnect_after_minutes", Message: "must be between 1 minute and 30 days"})
+		d = append(d, FieldError{Field: "disconnect_after_minutes", Message: "Give from 1 minute to 30 days (43,200 minutes)."})
 	}
 	if s.WSUSAfter < time.Hour || s.WSUSAfter > 365*24*time.Hour {
-		d = append(d, FieldError{Field: "wsus_after_hours", Message: "must be between 1 hour and 365 days"})
+		d = append(d, FieldError{Field: "wsus_after_hours", Message: "Give from 1 hour to 365 days (8,760 hours)."})
 	}
 	if len(d) > 0 {
 		return &Error{Kind: Invalid, Message: "invalid settings: " + d[0].Field + " " + d[0].Message, Details: d}

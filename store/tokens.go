@@ -29,7 +29,7 @@ const tokenPrefix = "prt_"
 func (db *DB) CreateToken(ctx context.Context, actor, name string) (string, error) {
 	name = strings.TrimSpace(name)
 	if !userName.MatchString(name) {
-		return "", &Error{Kind: Invalid, Message: "a token name is 1 to 64 letters, digits or . _ @ -", Details: []FieldError{{Field: "name", Message: "invalid"}}}
+		return "", &Error{Kind: Invalid, Message: "a token name is 1 to 64 letters, digits or . _ @ -", Details: []FieldError{{Field: "name", Message: "A token name is 1 to 64 letters, digits or . _ @ -."}}}
 	}
 	b := make([]byte, 32)
 	rand.Read(b)

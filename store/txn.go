@@ -39,6 +39,10 @@ func (db *DB) update(ctx context.Context, fn func(*txn) error) error {
 	if err := fn(t); err != nil {
 		return classify(err)
 	}
+	if p, ok := ctx.Value(previewKey{}).(*Preview); ok {
+		t.preview(p)
+		return nil // a preview: the deferred rollback undoes it
+	}
 	if err := tx.QueryRow(`SELECT total_changes()`).Scan(&after); err != nil {
 		return err
 	}

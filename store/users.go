@@ -41,7 +41,7 @@ func ParseRole(s string) (Role, error) {
 	if r := Role(s); r.rank() >= 0 {
 		return r, nil
 	}
-	return "", &Error{Kind: Invalid, Message: fmt.Sprintf("role must be viewer, operator or admin, not %q", s), Details: []FieldError{{Field: "role", Message: "unknown role"}}}
+	return "", &Error{Kind: Invalid, Message: fmt.Sprintf("role must be viewer, operator or admin, not %q", s), Details: []FieldError{{Field: "role", Message: "Choose viewer, operator or admin."}}}
 }
 
 // User is a person who signs in.
@@ -51,6 +51,7 @@ type User struct {
 	Role      Role
 	Disabled  bool
 	Columns   []string // Table Settings; nil = defaults
+	Timezone  string   // IANA zone every time is shown in; "" until first set
 	CreatedAt time.Time
 }
 
@@ -61,7 +62,7 @@ const MinPasswordLen = 10
 
 func checkPassword(pw string) error {
 	if len(pw) < MinPasswordLen || len(pw) > 72 {
-		return &Error{Kind: Invalid, Message: fmt.Sprintf("the password must be %d to 72 characters long", MinPasswordLen), Details: []FieldError{{Field: "password", Message: "wrong length"}}}
+		return &Error{Kind: Invalid, Message: fmt.Sprintf("the password must be %d to 72 characters long", MinPasswordLen), Details: []FieldError{{Field: "password", Message: fmt.Sprintf("A password is %d to 72 characters long.", MinPasswordLen)}}}
 	}
 	return nil
 }
@@ -70,7 +71,7 @@ func checkPassword(pw string) error {
 func (db *DB) CreateUser(ctx context.Context, actor, name, password string, role Role) (int64, error) {
 	name = strings.TrimSpace(name)
 	if !userName.MatchString(name) {
-		return 0, &Error{Kind: Invalid, Message: "a user name is 1 to 64 letters, digits or . _ @ -", Details: []FieldError{{Field: "name", Message: "invalid"}}}
+		return 0, &Error{Kind: Invalid, Message: "a user name is 1 to 64 letters, digits or . _ @ -", Details: []FieldError{{Field: "name", Message: "A user name is 1 to 64 letters, digits or . _ @ -."}}}
 	}
 	if _, err := ParseRole(string(role)); err != nil {
 		return 0, err
@@ -135,8 +136,8 @@ func (db *DB) userWhere(ctx context.Context, cond string, arg any, hash *string)
 	u := &User{}
 	var cols *string
 	var created int64
-	err := db.queryRow(ctx, `SELECT id, name, role, disabled, columns, created_at, password_hash FROM users WHERE `+cond, arg).
-		Scan(&u.ID, &u.Name, &u.Role, &u.Disabled, &cols, &created, hash)
+	err := db.queryRow(ctx, `SELECT id, name, role, disabled, columns, timezone, created_at, password_hash FROM users WHERE `+cond, arg).
+		Scan(&u.ID, &u.Name, &u.Role, &u.Disabled, &cols, &u.Timezone, &created, hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorf(NotFound, "no such user")
 	} else if err != nil {
@@ -150,6 +151,12 @@ func (db *DB) userWhere(ctx context.Context, cond string, arg any, hash *string)
 	}
 	u.CreatedAt = time.Unix(created, 0).UTC()
 	return u, nil
+}
+
+// UserByName is the user of that name (any case).
+func (db *DB) UserByName(ctx context.Context, name string) (*User, error) {
+	var hash string
+	return db.userWhere(ctx, `name = ?`, name, &hash)
 }
 
 // Users lists every user.
@@ -257,6 +264,31 @@ func (db *DB) SetColumns(ctx context.Context, userID int64, cols []string) error
 	return err
 }
 
+// SetTimezone keeps the zone a user sees times in: an IANA name such as
+// Europe/Berlin, or UTC.
+func (db *DB) SetTimezone(ctx context.Context, userID int64, zone string) error {
+	if _, err := LoadZone(zone); err != nil {
+		return err
+	}
+	_, err := db.w.ExecContext(ctx, `UPDATE users SET timezone = ? WHERE id = ?`, zone, userID)
+	return err
+}
+
+// LoadZone reads an IANA time zone name, refusing "" and "Local" (the
+// server's zone means nothing to a user elsewhere).
+func LoadZone(zone string) (*time.Location, error) {
+	if zone == "" || zone == "Local" || len(zone) > 64 {
+		return nil, &Error{Kind: Invalid, Message: fmt.Sprintf("%q is not a time zone; give an IANA name such as Europe/Berlin or UTC", zone),
+			Details: []FieldError{{Field: "timezone", Message: "Give a time zone name such as Europe/Berlin."}}}
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		return nil, &Error{Kind: Invalid, Message: fmt.Sprintf("%q is not a time zone we know; give an IANA name such as Europe/Berlin or UTC", zone),
+			Details: []FieldError{{Field: "timezone", Message: "We do not know this time zone; give an IANA name such as Europe/Berlin."}}}
+	}
+	return loc, nil
+}
+
 // ChangeOwnPassword changes a user's password after checking the current
 // one, and ends every session of the user but keep (the one in use).
 func (db *DB) ChangeOwnPassword(ctx context.Context, userID int64, current, password, keep string) error {
@@ -266,7 +298,7 @@ func (db *DB) ChangeOwnPassword(ctx context.Context, userID int64, current, pass
 		return err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(current)) != nil {
-		return &Error{Kind: Invalid, Message: "the current password is wrong", Details: []FieldError{{Field: "current", Message: "is wrong"}}}
+		return &Error{Kind: Invalid, Message: "the current password is wrong", Details: []FieldError{{Field: "current", Message: "The current password is wrong."}}}
 	}
 	if err := checkPassword(password); err != nil {
 		return err

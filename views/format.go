@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 func statusText(status int) string {
@@ -32,3 +33,5 @@ func plural(n int64, one, many string) string {
 	}
 	return fmt.Sprintf("%s %s", thousands(n), many)
 }
+
+func joinNames(names []string) string { return strings.Join(names, ", ") }

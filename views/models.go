@@ -14,6 +14,9 @@ type Page struct {
 	CSRF      string
 	Flash     string
 	FlashKind string // "ok" or "error"
+	UndoID    int64  // the audit entry of the action just done, offered for undo
+	Skip      string // where "Skip to …" leads, when not the page's start
+	Here      string // the page's own address, to come back to
 }
 
 // Can tells whether the signed-in user has at least this role.
@@ -82,11 +85,13 @@ type ServerRow struct {
 // Fix is a one-click remedy offered in a row: a form posting to Action.
 type Fix struct {
 	Action, Label string
-	Schedule      bool // the form picks a schedule first
+	Long          string // the label read out: "Acknowledge the reboot of"
+	Schedule      bool   // the form picks a schedule first
 }
 
 // Chip is one active filter, with the list without it.
 type Chip struct {
+	Group     string // the dimension and how its values combine: "Exemption (any of)"
 	Label     string
 	RemoveURL string
 }
@@ -143,7 +148,10 @@ type ServersPage struct {
 	LabelsOn     int
 	Assignable   []Option // schedules for the bulk action
 	LowDiskPct   string
+	ViewName     string            // the saved view shown, if any
+	Zone         string            // the user\'s time zone, which time inputs take
 	Bulk         map[string]string // a rejected bulk action's fields, as typed
+	BulkErrors   map[string]string // what was wrong with them, by field
 	Checked      map[int64]bool    // rows checked for it
 }
 
@@ -197,14 +205,22 @@ type LabelView struct {
 	Manual     bool
 }
 
-// BulkConfirm asks before an action runs on many endpoints.
-type BulkConfirm struct {
+// ConfirmPage asks before an action that changes many things or cannot
+// be taken back: what it acts on, what will follow, and a button that
+// looks as serious as the action is.
+type ConfirmPage struct {
 	Page
-	Action  string
-	What    string
-	Count   int64
-	Fields  []Fact // hidden fields to post again (name, value)
-	BackURL string
+	Heading      string
+	Scope        []Fact // what it acts on, in words: "Filter" → "Impact: Cannot patch"
+	Count        int64  // how many things it acts on; -1 when not counted
+	Noun         string // what Count counts, singular and plural: "endpoint"
+	Names        []string
+	Consequences []string // sentences
+	Action       string   // where the confirmed form posts
+	Fields       []Fact   // hidden fields to post again (name, value)
+	Button       string
+	Danger       bool
+	BackURL      string
 }
 
 // Bar is one bar of a chart: a count that links into the filtered list.
@@ -273,7 +289,9 @@ type LoginPage struct {
 // AccountPage is the signed-in user's own page.
 type AccountPage struct {
 	Page
-	Errors map[string]string
+	Timezone string
+	Errors   map[string]string
+	Form     map[string]string
 }
 
 // ScheduleRow is one schedule in the list.
@@ -311,6 +329,9 @@ type SchedulePage struct {
 
 // AuditRow is one audit entry.
 type AuditRow struct {
+	ID                              int64
+	Scope, ScopeURL, UndoneBy       string
+	Undoable                        bool
 	At, AtT, Actor, Action, Summary string
 	Targets                         int
 	Changes                         []Fact // name → "before → after"
@@ -320,6 +341,7 @@ type AuditRow struct {
 // AuditPage is the audit log.
 type AuditPage struct {
 	Page
+	Zone     string // the time zone times are shown in
 	Rows     []AuditRow
 	Actor    string
 	Action   string

@@ -55,7 +55,9 @@ func (m *ServersPage) appendRow(b markup, r *ServerRow, selectable bool) markup 
 		}
 		b = b.tag(`></td>`)
 	}
-	b = b.tag(`<td data-col="name"><a href="`).url(r.URL).tag(`">`).text(r.Name).tag(`</a></td>`)
+	// A long name (an FQDN) is cut with an ellipsis rather than push the
+	// other columns off the screen; the whole name is in its title.
+	b = b.tag(`<td data-col="name"><a href="`).url(r.URL).tag(`" title="`).text(r.Name).tag(`">`).text(r.Name).tag(`</a></td>`)
 	if m.Show["ip"] {
 		b = b.tag(`<td class="mono" data-col="ip">`).text(r.IP).tag(`</td>`)
 	}
@@ -71,8 +73,20 @@ func (m *ServersPage) appendRow(b markup, r *ServerRow, selectable bool) markup 
 		b = b.tag(`<td data-col="exemption">`)
 		if r.PrimaryURL != "" {
 			b = b.tag(`<a href="`).url(r.PrimaryURL).tag(`">`).text(r.Primary).tag(`</a>`)
-			if r.More > 0 {
-				b = b.tag(` <a class="more" href="`).url(r.URL + "#exemptions").tag(`">+`).int(int64(r.More)).tag(` more</a>`)
+			if r.Match != "" {
+				b = b.tag(` <span class="match" title="Shown because the list is filtered by it; another exemption comes first">✓<span class="sr"> matches the filter</span></span>`)
+			}
+			if len(r.Others) > 0 {
+				// "+N more" lists the others on hover and on focus.
+				b = b.tag(` <span class="more" tabindex="0" aria-describedby="more-`).int(r.ID).tag(`">+`).int(int64(len(r.Others))).
+					tag(` more<span role="tooltip" id="more-`).int(r.ID).tag(`"><span class="sr">Also: </span>`)
+				for i, o := range r.Others {
+					if i > 0 {
+						b = b.tag(`<span class="sr">, </span>`)
+					}
+					b = b.tag(`<span>`).text(o).tag(`</span>`)
+				}
+				b = b.tag(`</span></span>`)
 			}
 		} else {
 			b = b.tag(`<span class="muted">—</span>`)
@@ -94,7 +108,36 @@ func (m *ServersPage) appendRow(b markup, r *ServerRow, selectable bool) markup 
 	for i, key := range m.LabelCols {
 		b = b.tag(`<td class="clip" data-col="label:`).text(key).tag(`">`).text(r.Labels[i]).tag(`</td>`)
 	}
+	if selectable {
+		b = m.appendFixes(b.tag(`<td class="fixes">`), r).tag(`</td>`)
+	}
 	return b.tag(`</tr>`)
+}
+
+// appendFixes writes the row's one-click fixes: small forms that come back
+// to the list.
+func (m *ServersPage) appendFixes(b markup, r *ServerRow) markup {
+	for _, f := range r.Fixes {
+		if f.Schedule && len(m.Assignable) == 0 {
+			continue // no schedule to assign yet
+		}
+		form := func(b markup) markup {
+			return b.tag(`<form method="post" action="`).url(f.Action).tag(`"><input type="hidden" name="_csrf" value="`).text(m.CSRF).
+				tag(`"><input type="hidden" name="return" value="`).text(m.Here).tag(`">`)
+		}
+		if !f.Schedule {
+			b = form(b).tag(`<button type="submit" class="small" aria-label="`).text(f.Long+" "+r.Name).tag(`">`).text(f.Label).tag(`</button></form>`)
+			continue
+		}
+		// Assigning needs a choice: a small menu holds it.
+		b = b.tag(`<details class="menu fix"><summary class="button small" aria-label="Assign a schedule to `).text(r.Name).tag(`">Assign…</summary><div class="panel">`)
+		b = form(b).tag(`<label>Schedule <select name="schedule_id">`)
+		for _, o := range m.Assignable {
+			b = b.tag(`<option value="`).text(o.Value).tag(`">`).text(o.Label).tag(`</option>`)
+		}
+		b = b.tag(`</select></label><button type="submit" class="small primary" aria-label="`).text(f.Long+" "+r.Name).tag(`">Assign</button></form></div></details>`)
+	}
+	return b
 }
 
 // appendDiskCell is the fullest drive's share with a bar; hovering or

@@ -166,7 +166,7 @@ func TestBulkActionOverThousandEndpoints(t *testing.T) {
 	if p.Total < 1000 {
 		t.Fatalf("only %d linux endpoints", p.Total)
 	}
-	form := url.Values{"action": {"suspend"}, "scope": {"all"}, "filter": {"os=linux"}, "cycles": {"3"}, "reason": {"Kernel freeze"}}
+	form := url.Values{"action": {"suspend"}, "scope": {"all"}, "filter": {"os=linux"}, "expect": {fmt.Sprint(p.Total)}, "cycles": {"3"}, "reason": {"Kernel freeze"}}
 	// First the confirmation, which states how many and changes nothing.
 	res, body := c.post("/servers/bulk", form)
 	if res.StatusCode != 200 || !strings.Contains(body, fmt.Sprintf("%d,%03d endpoints", p.Total/1000, p.Total%1000)) {
@@ -252,7 +252,15 @@ func TestSchedulesPages(t *testing.T) {
 	if body := mustGet(c, loc); !strings.Contains(body, "weekly until 2030-06-01") || !strings.Contains(body, "opens in") {
 		t.Fatal("window not shown")
 	}
-	res, _ = c.post(loc+"/delete", nil)
+	// Deleting asks first, saying what follows; only the confirmed post deletes.
+	res, body = c.post(loc+"/delete", nil)
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "Maintenance Window Required") || !strings.Contains(body, `name="confirm" value="yes"`) {
+		t.Fatalf("delete asks first: %d", res.StatusCode)
+	}
+	if res, _ := c.get(loc); res.StatusCode != http.StatusOK {
+		t.Fatalf("the question deleted the schedule: %d", res.StatusCode)
+	}
+	res, _ = c.post(loc+"/delete", url.Values{"confirm": {"yes"}})
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("delete %d", res.StatusCode)
 	}
@@ -291,12 +299,20 @@ func TestAdminPages(t *testing.T) {
 	if res, _ := c.post(fmt.Sprintf("/users/%d", admin), url.Values{"role": {"viewer"}}); res.StatusCode != http.StatusConflict {
 		t.Fatalf("demote last admin: %d", res.StatusCode)
 	}
-	res, body = c.post("/tokens", url.Values{"name": {"vmware"}})
-	if res.StatusCode != http.StatusCreated || !strings.Contains(body, "prt_") {
+	// Creating a token redirects to the page that shows its secret once:
+	// reloading that page shows it no more and creates nothing.
+	res, _ = c.post("/tokens", url.Values{"name": {"vmware"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/tokens" {
 		t.Fatalf("token %d", res.StatusCode)
+	}
+	if body := mustGet(c, "/tokens"); !strings.Contains(body, "prt_") {
+		t.Fatal("token secret not shown")
 	}
 	if strings.Contains(mustGet(c, "/tokens"), "prt_") {
 		t.Fatal("token secret shown twice")
+	}
+	if tokens, _ := e.db.Tokens(context.Background()); len(tokens) != 1 {
+		t.Fatalf("%d tokens", len(tokens))
 	}
 	res, body = c.post("/settings", url.Values{"low_disk_pct": {"150"}, "disconnect_after_minutes": {"60"}, "wsus_after_hours": {"24"}})
 	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `value="150"`) {

@@ -62,7 +62,7 @@ func (s *Server) renderUsers(c echo.Context, status int, errs, form map[string]s
 		m.Roles = append(m.Roles, string(r))
 	}
 	for _, u := range users {
-		m.Users = append(m.Users, views.UserRow{ID: u.ID, Name: u.Name, Role: string(u.Role), Disabled: u.Disabled, Created: stamp(u.CreatedAt)})
+		m.Users = append(m.Users, views.UserRow{ID: u.ID, Name: u.Name, Role: string(u.Role), Disabled: u.Disabled, Created: stamp(c, u.CreatedAt)})
 	}
 	if msg, ok := errs["_"]; ok {
 		m.Flash, m.FlashKind = msg, "error"
@@ -98,7 +98,18 @@ func (s *Server) userChange(c echo.Context) error {
 }
 
 func (s *Server) tokensList(c echo.Context) error {
-	return s.renderTokens(c, http.StatusOK, "", "", nil)
+	sess := session(c)
+	key, _ := sess.Values["reveal"].(string)
+	if key == "" {
+		return s.renderTokens(c, http.StatusOK, "", "", nil)
+	}
+	delete(sess.Values, "reveal")
+	if err := sess.Save(c.Request(), c.Response()); err != nil {
+		return err
+	}
+	name, secret, _ := s.reveals.take(key, time.Now())
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return s.renderTokens(c, http.StatusOK, name, secret, nil)
 }
 
 func (s *Server) renderTokens(c echo.Context, status int, name, secret string, errs map[string]string) error {
@@ -108,9 +119,9 @@ func (s *Server) renderTokens(c echo.Context, status int, name, secret string, e
 	}
 	m := views.TokensPage{Page: s.page(c, "API tokens", "admin"), NewName: name, NewSecret: secret, Errors: errs}
 	for _, t := range tokens {
-		row := views.TokenRow{ID: t.ID, Name: t.Name, CreatedBy: t.CreatedBy, Created: stamp(t.CreatedAt), LastUsed: "never", Revoked: t.RevokedAt != nil}
+		row := views.TokenRow{ID: t.ID, Name: t.Name, CreatedBy: t.CreatedBy, Created: stamp(c, t.CreatedAt), LastUsed: "never", Revoked: t.RevokedAt != nil}
 		if t.LastUsedAt != nil {
-			row.LastUsed = stamp(*t.LastUsedAt)
+			row.LastUsed = stamp(c, *t.LastUsedAt)
 		}
 		m.Tokens = append(m.Tokens, row)
 	}
@@ -125,15 +136,36 @@ func (s *Server) tokenCreate(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	// The secret is shown in this response only; it is not kept anywhere.
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return s.renderTokens(c, http.StatusCreated, name, secret, nil)
+	// The secret is shown once, on the page this redirects to; reloading
+	// that page neither shows it again nor creates another token.
+	sess := session(c)
+	sess.Values["reveal"] = s.reveals.put(name, secret, time.Now())
+	return redirectWithFlash(c, "/tokens", "ok", "Token created.")
 }
 
 func (s *Server) tokenRevoke(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
+	}
+	if c.FormValue("confirm") != "yes" {
+		tokens, err := s.db.Tokens(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		name := ""
+		for _, t := range tokens {
+			if t.ID == id {
+				name = t.Name
+			}
+		}
+		if name == "" {
+			return &store.Error{Kind: store.NotFound, Message: "There is no such token."}
+		}
+		return s.confirm(c, views.ConfirmPage{Heading: "Revoke the token “" + name + "”?", Count: -1,
+			Consequences: []string{"Every program using this token is refused from now on, with 401 Unauthorized.",
+				"A revoked token cannot be restored: its programs need a new token."},
+			Action: "/tokens/" + strconv.FormatInt(id, 10) + "/revoke", Button: "Revoke " + name, Danger: true, BackURL: "/tokens"})
 	}
 	if err := s.db.RevokeToken(c.Request().Context(), actor(c), id); err != nil {
 		return err

@@ -99,7 +99,7 @@ func (s *Server) apiExemptions(c echo.Context) error {
 }
 
 func (s *Server) apiListEndpoints(c echo.Context) error {
-	f, err := parseFilter(c.QueryParams())
+	f, err := s.filterOf(c, c.QueryParams())
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (s *Server) apiListEndpoints(c echo.Context) error {
 // apiFacets counts every filter option under the other filters, as the
 // list's filter panel does.
 func (s *Server) apiFacets(c echo.Context) error {
-	f, err := parseFilter(c.QueryParams())
+	f, err := s.filterOf(c, c.QueryParams())
 	if err != nil {
 		return err
 	}
@@ -275,6 +275,17 @@ func decodeItem(index int, fields map[string]json.RawMessage, f *store.Facts) []
 }
 
 // jsonProblem words a decoding error without Go type names.
+// decodeStrict reads a JSON body with no unknown fields; shape is the body
+// expected, for the message when it is not.
+func decodeStrict(c echo.Context, v any, shape string) error {
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &store.Error{Kind: store.Invalid, Message: "the body must be " + shape + ": " + jsonProblem(err)}
+	}
+	return nil
+}
+
 func jsonProblem(err error) string {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError

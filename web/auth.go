@@ -82,6 +82,13 @@ func (s *Server) login(c echo.Context) error {
 		return err
 	}
 	s.throttle.succeed(key, addr)
+	// On the first sign-in, times are shown in the browser's zone until
+	// the user picks another on their account page.
+	if zone := c.FormValue("tz"); u.Timezone == "" && zone != "" {
+		if err := s.db.SetTimezone(c.Request().Context(), u.ID, zone); err != nil && store.KindOf(err) != store.Invalid {
+			return err
+		}
+	}
 	secret, err := s.db.CreateSession(c.Request().Context(), u.ID, now, now.Add(-s.cfg.IdleTimeout), now.Add(-s.cfg.MaxAge))
 	if err != nil {
 		return err
@@ -120,7 +127,26 @@ func (s *Server) logout(c echo.Context) error {
 }
 
 func (s *Server) accountForm(c echo.Context) error {
-	return render(c, http.StatusOK, views.Account(views.AccountPage{Page: s.page(c, "Your account", "")}))
+	return render(c, http.StatusOK, views.Account(s.accountModel(c)))
+}
+
+func (s *Server) accountModel(c echo.Context) views.AccountPage {
+	return views.AccountPage{Page: s.page(c, "Your account", ""), Timezone: userZone(c).String(), Form: map[string]string{}}
+}
+
+// accountTimezone keeps the zone the user reads times in.
+func (s *Server) accountTimezone(c echo.Context) error {
+	zone := strings.TrimSpace(c.FormValue("timezone"))
+	err := s.db.SetTimezone(c.Request().Context(), currentUser(c).ID, zone)
+	if store.KindOf(err) == store.Invalid {
+		m := s.accountModel(c)
+		m.Errors, m.Form["timezone"] = fieldErrors(err), zone
+		m.Flash, m.FlashKind = err.Error(), "error"
+		return render(c, http.StatusUnprocessableEntity, views.Account(m))
+	} else if err != nil {
+		return err
+	}
+	return redirectWithFlash(c, "/account", "ok", "Times are now shown in "+zone+".")
 }
 
 // accountPassword changes the signed-in user's own password. Every other
@@ -130,8 +156,9 @@ func (s *Server) accountPassword(c echo.Context) error {
 	secret, _ := session(c).Values["sid"].(string)
 	err := s.db.ChangeOwnPassword(c.Request().Context(), u.ID, c.FormValue("current"), c.FormValue("password"), secret)
 	if k := store.KindOf(err); k == store.Invalid {
-		m := views.AccountPage{Page: s.page(c, "Your account", ""), Errors: fieldErrors(err)}
-		m.Flash, m.FlashKind = "Your password was not changed: "+err.Error()+".", "error"
+		m := s.accountModel(c)
+		m.Errors = fieldErrors(err)
+		m.Flash, m.FlashKind = "Your password was not changed: "+err.Error(), "error"
 		return render(c, http.StatusUnprocessableEntity, views.Account(m))
 	} else if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"patchready/store"
 	"patchready/views"
@@ -105,6 +106,18 @@ func browserLogin(t *testing.T, ctx context.Context, e *env, user string) {
 	}
 }
 
+// waitFor polls a JavaScript condition until it holds (the test's context
+// bounds the wait).
+func waitFor(t *testing.T, ctx context.Context, js string) {
+	t.Helper()
+	for !eval[bool](t, ctx, js) {
+		if ctx.Err() != nil {
+			t.Fatalf("never true: %s", js)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // rowIDsOnPage lists the endpoint ids of the table's rows.
 func rowIDsOnPage(t *testing.T, ctx context.Context) []int64 {
 	ids := eval[[]string](t, ctx, `[...document.querySelectorAll('#servers > tbody > tr')].map(r => r.dataset.id)`)
@@ -132,14 +145,24 @@ func TestBrowserServersList(t *testing.T) {
 		if label != "Disk Space In Use" {
 			t.Fatalf("label %q", label)
 		}
-		// Unticking submits the form (progressive enhancement).
-		clickAndWait(t, ctx, `#table-settings input[value=disk]`)
+		// Unticking saves at once and redraws the table in place: no page
+		// load, and focus stays on the box.
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#table-settings input[value=disk]`)))
+		waitFor(t, ctx, `document.querySelector('th[data-col=disk]') === null`)
+		if !eval[bool](t, ctx, `document.activeElement.matches('#table-settings input[value=disk]') && document.querySelector('#table-settings').open`) {
+			t.Fatal("focus left the Table Settings box")
+		}
 		do(t, ctx, chromedp.Reload())
 		if eval[bool](t, ctx, hasDisk) {
 			t.Fatal("Disk Space In Use still shown after turning it off and reloading")
 		}
-		do(t, ctx, chromedp.Click(chromedp.CSS(`#table-settings summary`)))
-		clickAndWait(t, ctx, `#table-settings input[value=disk]`)
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#table-settings summary`)), chromedp.Click(chromedp.CSS(`#table-settings input[value=disk]`)))
+		waitFor(t, ctx, hasDisk)
+		// Esc closes the menu and gives focus back to its button.
+		do(t, ctx, chromedp.KeyEvent(kb.Escape))
+		if eval[bool](t, ctx, `document.querySelector('#table-settings').open`) {
+			t.Fatal("Esc did not close Table Settings")
+		}
 		do(t, ctx, chromedp.Reload())
 		if !eval[bool](t, ctx, hasDisk) {
 			t.Fatal("Disk Space In Use not back after turning it on")
@@ -182,12 +205,17 @@ func TestBrowserServersList(t *testing.T) {
 		if eval[string](t, ctx, `getComputedStyle(document.querySelector('`+tip+`')).display`) == "none" {
 			t.Fatal("pop-up not shown on focus")
 		}
+		// Esc hides it without moving focus (WCAG 1.4.13).
+		do(t, ctx, chromedp.KeyEvent(kb.Escape))
+		if eval[string](t, ctx, `getComputedStyle(document.querySelector('`+tip+`')).display`) != "none" {
+			t.Fatal("Esc did not hide the pop-up")
+		}
 	})
 
 	t.Run("filter by exemption and impact through the form", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(e.ts.URL+"/servers"))
-		do(t, ctx, chromedp.Click(chromedp.CSS(`input[name=exemption][value=disconnected]`)))
-		clickAndWait(t, ctx, `.filters button[type=submit]`)
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#f-exemptions summary`)), chromedp.Click(chromedp.CSS(`input[name=exemption][value=disconnected]`)))
+		clickAndWait(t, ctx, `#filters button[type=submit]`)
 		ids := rowIDsOnPage(t, ctx)
 		if len(ids) == 0 {
 			t.Fatal("no rows")
@@ -199,7 +227,7 @@ func TestBrowserServersList(t *testing.T) {
 			}
 		}
 		do(t, ctx, chromedp.SetValue(chromedp.ID("f-impact"), "cannot-patch"))
-		clickAndWait(t, ctx, `.filters button[type=submit]`)
+		clickAndWait(t, ctx, `#filters button[type=submit]`)
 		screenshot(t, ctx, "filtered")
 		badges := eval[[]string](t, ctx, `[...document.querySelectorAll('#servers > tbody > tr > td[data-col=impact]')].map(td => td.innerText.trim())`)
 		if len(badges) == 0 {

@@ -17,6 +17,7 @@ var statusOf = map[store.Kind]int{
 	store.NotFound:    http.StatusNotFound,
 	store.Conflict:    http.StatusConflict,
 	store.Unavailable: http.StatusServiceUnavailable,
+	store.Forbidden:   http.StatusForbidden,
 }
 
 // apiError is the JSON body of every API error.

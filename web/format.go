@@ -2,8 +2,11 @@ package web
 
 import (
 	"math"
+
 	"strconv"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"patchready/store"
 	"patchready/views"
@@ -33,7 +36,22 @@ func span(d time.Duration) string {
 	}
 }
 
-func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") }
+// userZone is the time zone of the signed-in user: theirs, or UTC until
+// they have one (and for API tokens).
+func userZone(c echo.Context) *time.Location {
+	if u := currentUser(c); u != nil && u.Timezone != "" {
+		if loc, err := time.LoadLocation(u.Timezone); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// stamp is a time as the user reads it, with its zone named:
+// "2026-11-25 15:04 CET".
+func stamp(c echo.Context, t time.Time) string {
+	return t.In(userZone(c)).Format("2006-01-02 15:04 MST")
+}
 
 // diskView prepares the Disk Space In Use cell from the fullest drive's
 // share, the endpoint's low-disk warning (as the rules derived it) and
@@ -57,4 +75,30 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
+}
+
+// plural is a count with its noun: "1 endpoint", "1,204 endpoints".
+func plural(n int64, one, many string) string {
+	s := strconv.FormatInt(n, 10)
+	if n >= 1000 || n <= -1000 {
+		s = thousands(n)
+	}
+	if n == 1 {
+		return s + " " + one
+	}
+	return s + " " + many
+}
+
+// thousands writes a count with commas: 1,234,567.
+func thousands(n int64) string {
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	s := strconv.FormatInt(n, 10)
+	out := ""
+	for len(s) > 3 {
+		out = "," + s[len(s)-3:] + out
+		s = s[:len(s)-3]
+	}
+	return s + out
 }

@@ -344,14 +344,14 @@ func TestBadInputAnswers4xx(t *testing.T) {
 		want   int
 		says   string
 	}{
-		{"API suspension shorter than a second", nil, "POST", "/api/v1/endpoints/" + ep.Name + "/suspend", subSecond, nil, 400, "after the start"},
+		{"API suspension shorter than a second", nil, "POST", "/api/v1/endpoints/" + ep.Name + "/suspend", subSecond, nil, 400, "End must be after start"},
 		{"page suspension shorter than a second", op, "POST", fmt.Sprintf("/servers/%d/suspend", ep.ID),
-			"from=" + soon.Format("2006-01-02T15:04:05") + "&until=" + soon.Format("2006-01-02T15:04:05"), []string{"Content-Type", form}, 422, "after the start"},
+			"from=" + soon.Format("2006-01-02T15:04:05") + "&until=" + soon.Format("2006-01-02T15:04:05"), []string{"Content-Type", form}, 422, "End must be after start"},
 		{"bulk suspension shorter than a second", op, "POST", "/servers/bulk",
 			fmt.Sprintf("action=suspend&scope=checked&id=%d&reason=x&from=%s&until=%s", ep.ID, soon.Format("2006-01-02T15:04:05"), soon.Format("2006-01-02T15:04:05")),
-			[]string{"Content-Type", form}, 422, "after the start"},
+			[]string{"Content-Type", form}, 422, "End must be after start"},
 		{"window shorter than a second", op, "POST", fmt.Sprintf("/schedules/%d/entries", sched),
-			"starts_at=" + soon.Format("2006-01-02T15:04:05") + "&ends_at=" + soon.Format("2006-01-02T15:04:05"), []string{"Content-Type", form}, 422, "after the start"},
+			"starts_at=" + soon.Format("2006-01-02T15:04:05") + "&ends_at=" + soon.Format("2006-01-02T15:04:05"), []string{"Content-Type", form}, 422, "End must be after start"},
 		{"malformed form to columns", op, "POST", "/servers/columns", "col=name&%zz", []string{"Content-Type", form}, 400, "could not be read"},
 		{"malformed multipart to bulk", op, "POST", "/servers/bulk", "--x\r\nbroken", []string{"Content-Type", "multipart/form-data; boundary=x"}, 400, "could not be read"},
 		{"low disk NaN", admin, "POST", "/settings", "low_disk_pct=NaN&disconnect_after_minutes=60&wsus_after_hours=24", []string{"Content-Type", form}, 422, "must be a number"},

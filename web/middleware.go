@@ -24,6 +24,7 @@ const (
 	ctxSession = "session"
 	ctxUser    = "user"
 	ctxActor   = "actor"
+	ctxToken   = "token"
 )
 
 func randomToken() string {
@@ -218,6 +219,7 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(ctxActor, "token:"+tk.Name)
+		c.Set(ctxToken, tk)
 		return next(c)
 	}
 }

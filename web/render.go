@@ -41,7 +41,10 @@ func render(c echo.Context, status int, t templ.Component) error {
 // page is the shared part of every screen's model; it takes the pending
 // flash message out of the session.
 func (s *Server) page(c echo.Context, title, nav string) views.Page {
-	p := views.Page{Title: title, Nav: nav, CSRF: csrfToken(c)}
+	p := views.Page{Title: title, Nav: nav, CSRF: csrfToken(c), Here: c.Request().URL.RequestURI()}
+	if c.Request().Method != http.MethodGet {
+		p.Here = ""
+	}
 	if u := currentUser(c); u != nil {
 		p.User, p.Role = u.Name, u.Role
 	}
@@ -49,8 +52,10 @@ func (s *Server) page(c echo.Context, title, nav string) views.Page {
 	if msg, ok := sess.Values["flash"].(string); ok {
 		p.Flash, _ = sess.Values["flash_kind"].(string)
 		p.Flash, p.FlashKind = msg, p.Flash
+		p.UndoID, _ = sess.Values["flash_undo"].(int64)
 		delete(sess.Values, "flash")
 		delete(sess.Values, "flash_kind")
+		delete(sess.Values, "flash_undo")
 		sess.Save(c.Request(), c.Response())
 	}
 	return p
@@ -64,4 +69,22 @@ func redirectWithFlash(c echo.Context, to, kind, msg string) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// redirectWithUndo is redirectWithFlash for a done action, offering to undo
+// it from the page it lands on.
+func redirectWithUndo(c echo.Context, to, msg string, auditID int64) error {
+	if auditID != 0 {
+		session(c).Values["flash_undo"] = auditID
+	}
+	return redirectWithFlash(c, to, "ok", msg)
+}
+
+// confirm asks before an action: its form posts again with confirm=yes.
+func (s *Server) confirm(c echo.Context, m views.ConfirmPage) error {
+	m.Page = s.page(c, m.Heading, "")
+	if m.Noun == "" {
+		m.Noun = "endpoint"
+	}
+	return render(c, http.StatusOK, views.Confirm(m))
 }

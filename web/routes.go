@@ -1,6 +1,9 @@
 package web
 
 import (
+	"net/http"
+	"net/url"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
@@ -30,6 +33,9 @@ func (s *Server) routes() {
 	e.POST("/api/v1/endpoints/:name/unsuspend", s.apiUnsuspend, api...)
 	e.POST("/api/v1/endpoints/:name/acknowledge-reboot", s.apiAcknowledgeReboot, api...)
 	e.POST("/api/v1/endpoints/:name/labels", s.apiLabels, api...)
+	e.GET("/api/v1/views", s.apiViews, api...)
+	e.POST("/api/v1/views", s.apiViewCreate, api...)
+	e.DELETE("/api/v1/views/:id", s.apiViewDelete, api...)
 
 	// The HTML side. Who is asking is settled before any body is read: the
 	// session, then the user and role, then the form (bounded), then its
@@ -57,6 +63,9 @@ func (s *Server) routes() {
 	e.GET("/audit", s.auditList, viewer...)
 	e.GET("/account", s.accountForm, viewer...)
 	e.POST("/account/password", s.accountPassword, viewer...)
+	e.POST("/account/timezone", s.accountTimezone, viewer...)
+	e.POST("/views", s.viewCreate, viewer...)
+	e.POST("/views/:id/delete", s.viewDelete, viewer...)
 
 	// Operators: remediation and schedules.
 	op := signedIn(store.Operator)
@@ -71,6 +80,7 @@ func (s *Server) routes() {
 	e.POST("/schedules/:id/delete", s.scheduleDelete, op...)
 	e.POST("/schedules/:id/entries", s.entryAdd, op...)
 	e.POST("/schedules/:id/entries/:entry/delete", s.entryDelete, op...)
+	e.POST("/audit/:id/undo", s.auditUndo, op...)
 
 	// Admins: users, tokens, settings.
 	admin := signedIn(store.Admin)
@@ -86,4 +96,24 @@ func (s *Server) routes() {
 	// A CSV import of a large estate is bigger than any form: its token is
 	// checked from the address and the file is streamed by the handler.
 	e.POST("/import", s.importCSV, s.withSession, s.requireUser, requireRole(store.Admin), s.checkCSRF)
+
+	// A refused form is shown at the address it posted to; loading that
+	// address again (reload, a bookmark, the back button) lands on the
+	// page the form belongs to rather than an error.
+	back := func(to func(c echo.Context) string) echo.HandlerFunc {
+		return func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, to(c)) }
+	}
+	to := func(path string) func(echo.Context) string { return func(echo.Context) string { return path } }
+	server := func(c echo.Context) string { return "/servers/" + url.PathEscape(c.Param("id")) }
+	schedule := func(c echo.Context) string { return "/schedules/" + url.PathEscape(c.Param("id")) }
+	for path, dest := range map[string]func(echo.Context) string{
+		"/servers/bulk": to("/servers"), "/servers/columns": to("/servers"), "/views": to("/servers"), "/views/:id/delete": to("/servers"),
+		"/servers/:id/suspend": server, "/servers/:id/unsuspend": server, "/servers/:id/acknowledge-reboot": server,
+		"/servers/:id/schedule": server, "/servers/:id/labels": server,
+		"/schedules/:id/delete": schedule, "/schedules/:id/entries": schedule, "/schedules/:id/entries/:entry/delete": schedule,
+		"/audit/:id/undo": to("/audit"), "/account/password": to("/account"), "/account/timezone": to("/account"),
+		"/tokens/:id/revoke": to("/tokens"), "/users/:id": to("/users"), "/logout": to("/"),
+	} {
+		e.GET(path, back(dest))
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -12,10 +13,10 @@ import (
 	"patchready/views"
 )
 
-func scheduleRow(sc *store.Schedule, now time.Time) views.ScheduleRow {
+func scheduleRow(c echo.Context, sc *store.Schedule, now time.Time) views.ScheduleRow {
 	return views.ScheduleRow{ID: sc.ID, Name: sc.Name, Description: sc.Description, Entries: len(sc.Entries),
 		Endpoints: int64(sc.Endpoints), URL: fmt.Sprintf("/schedules/%d", sc.ID),
-		EndpointsURL: fmt.Sprintf("/servers?schedule=%d", sc.ID), NextWindow: nextWindowText(sc, now)}
+		EndpointsURL: fmt.Sprintf("/servers?schedule=%d", sc.ID), NextWindow: nextWindowText(c, sc, now)}
 }
 
 func (s *Server) schedulesList(c echo.Context) error {
@@ -32,7 +33,7 @@ func (s *Server) renderSchedules(c echo.Context, status int, errs, form map[stri
 		m.Flash, m.FlashKind = msg, "error"
 	}
 	for i := range all {
-		m.Schedules = append(m.Schedules, scheduleRow(&all[i], time.Now()))
+		m.Schedules = append(m.Schedules, scheduleRow(c, &all[i], time.Now()))
 	}
 	return render(c, status, views.Schedules(m))
 }
@@ -54,14 +55,14 @@ func (s *Server) renderSchedule(c echo.Context, status int, errs, form map[strin
 	if form == nil {
 		form = map[string]string{"name": sc.Name, "description": sc.Description}
 	}
-	m := views.SchedulePage{Page: s.page(c, sc.Name, "schedules"), ScheduleRow: scheduleRow(sc, now), Errors: errs, Form: form}
+	m := views.SchedulePage{Page: s.page(c, sc.Name, "schedules"), ScheduleRow: scheduleRow(c, sc, now), Errors: errs, Form: form}
 	if msg, ok := errs["_"]; ok {
 		m.Flash, m.FlashKind = msg, "error"
 	}
 	for _, e := range sc.Entries {
-		row := views.EntryRow{ID: e.ID, Starts: stamp(e.StartsAt), Ends: stamp(e.EndsAt), Repeat: "once"}
+		row := views.EntryRow{ID: e.ID, Starts: stamp(c, e.StartsAt), Ends: stamp(c, e.EndsAt), Repeat: "once"}
 		if e.RepeatWeekly {
-			row.Repeat = "weekly until " + stamp(*e.RepeatUntil)
+			row.Repeat = "weekly until " + stamp(c, *e.RepeatUntil)
 		}
 		one := store.Schedule{Entries: []store.ScheduleEntry{e}}
 		switch w, ok := one.NextWindow(now); {
@@ -113,6 +114,18 @@ func (s *Server) scheduleDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.FormValue("confirm") != "yes" {
+		sc, err := s.db.Schedule(c.Request().Context(), id)
+		if err != nil {
+			return err
+		}
+		n := int64(sc.Endpoints)
+		return s.confirm(c, views.ConfirmPage{Heading: "Delete the schedule “" + sc.Name + "”?", Count: n, Noun: "endpoint",
+			Consequences: []string{
+				fmt.Sprintf("%s on this schedule will have none and become %s.", plural(n, "endpoint", "endpoints"), exemptionWords(store.MaintenanceWindowRequired)),
+				fmt.Sprintf("Its %s go with it. Deleting cannot be undone.", plural(int64(len(sc.Entries)), "window", "windows"))},
+			Action: fmt.Sprintf("/schedules/%d/delete", id), Button: "Delete " + sc.Name, Danger: true, BackURL: fmt.Sprintf("/schedules/%d", id)})
+	}
 	if err := s.db.DeleteSchedule(c.Request().Context(), actor(c), id); err != nil {
 		return err
 	}
@@ -162,8 +175,34 @@ func (s *Server) entryDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.FormValue("confirm") != "yes" {
+		sc, err := s.db.Schedule(c.Request().Context(), id)
+		if err != nil {
+			return err
+		}
+		var win string
+		for _, e := range sc.Entries {
+			if e.ID == entry {
+				win = stamp(c, e.StartsAt) + " – " + stamp(c, e.EndsAt)
+			}
+		}
+		if win == "" {
+			return &store.Error{Kind: store.NotFound, Message: "The schedule has no such window."}
+		}
+		return s.confirm(c, views.ConfirmPage{Heading: "Remove the window " + win + "?", Count: -1,
+			Consequences: []string{fmt.Sprintf("The %s on “%s” will no longer be patched in this window; with no window left they become %s.",
+				plural(int64(sc.Endpoints), "endpoint", "endpoints"), sc.Name, exemptionWords(store.NoMaintenanceEntry))},
+			Action: fmt.Sprintf("/schedules/%d/entries/%d/delete", id, entry), Button: "Remove the window", Danger: true, BackURL: fmt.Sprintf("/schedules/%d", id)})
+	}
 	if err := s.db.DeleteEntry(c.Request().Context(), actor(c), id, entry); err != nil {
 		return err
 	}
 	return redirectWithFlash(c, "/schedules/"+strconv.FormatInt(id, 10), "ok", "Window removed.")
+}
+
+// exemptionWords names an exemption with its impact: "No Maintenance Entry
+// (temporarily cannot patch)".
+func exemptionWords(code store.Code) string {
+	e, _ := store.Lookup(code)
+	return e.Name + " (" + strings.ToLower(e.Impact.Label()) + ")"
 }

@@ -47,6 +47,7 @@ type Server struct {
 	echo     *echo.Echo
 	sessions *sessions.CookieStore
 	throttle *throttle
+	reveals  reveals
 }
 
 // New builds the server and registers every route.

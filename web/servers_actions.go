@@ -1,10 +1,10 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,19 +15,19 @@ import (
 	"patchready/views"
 )
 
-// formTime reads a datetime-local field as UTC; "" is nil.
+// formTime reads a datetime-local field in the user's time zone; "" is nil.
 func formTime(c echo.Context, field string) (*time.Time, error) {
 	v := strings.TrimSpace(c.FormValue(field))
 	if v == "" {
 		return nil, nil
 	}
 	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", time.RFC3339} {
-		if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
+		if t, err := time.ParseInLocation(layout, v, userZone(c)); err == nil {
 			return &t, nil
 		}
 	}
-	return nil, &store.Error{Kind: store.Invalid, Message: fmt.Sprintf("%s: %q is not a date and time (YYYY-MM-DDTHH:MM)", field, v),
-		Details: []store.FieldError{{Field: field, Message: "not a date and time"}}}
+	msg := fmt.Sprintf("“%s” is not a date and time; write it like 2026-12-01T22:00.", v)
+	return nil, &store.Error{Kind: store.Invalid, Message: msg, Details: []store.FieldError{{Field: field, Message: msg}}}
 }
 
 // suspendForm reads the suspension fields shared by the endpoint page and
@@ -37,8 +37,8 @@ func suspendForm(c echo.Context) (store.SuspendInput, error) {
 	if v := strings.TrimSpace(c.FormValue("cycles")); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return in, &store.Error{Kind: store.Invalid, Message: fmt.Sprintf("cycles: %q is not a whole number", v),
-				Details: []store.FieldError{{Field: "cycles", Message: "not a whole number"}}}
+			msg := fmt.Sprintf("Cycles must be a whole number from 1 to 100, not “%s”.", v)
+			return in, &store.Error{Kind: store.Invalid, Message: msg, Details: []store.FieldError{{Field: "cycles", Message: msg}}}
 		}
 		in.Cycles = &n
 	}
@@ -131,6 +131,17 @@ func (s *Server) serverLabels(c echo.Context) error {
 	})
 }
 
+// returnTo is where a form asked to come back to (a fix in a row of the
+// list comes back to the list), if it is a page of the Servers list; else
+// fallback.
+func returnTo(c echo.Context, fallback string) string {
+	to := c.FormValue("return")
+	if to == "/servers" || strings.HasPrefix(to, "/servers?") {
+		return to
+	}
+	return fallback
+}
+
 // serverAction runs a one-endpoint action and returns to the endpoint page.
 func (s *Server) serverAction(c echo.Context, done, nothing string, run func(store.Target) (store.ActionResult, error)) error {
 	id, err := pathID(c, "id")
@@ -145,36 +156,66 @@ func (s *Server) serverAction(c echo.Context, done, nothing string, run func(sto
 	if res.Changed == 0 {
 		msg = nothing
 	}
-	return redirectWithFlash(c, fmt.Sprintf("/servers/%d", id), "ok", msg)
+	return redirectWithUndo(c, returnTo(c, fmt.Sprintf("/servers/%d", id)), msg, res.AuditID)
 }
 
-// serversBulk runs an action on the checked rows, or on every endpoint
-// matching the list's filter. The first post shows a confirmation stating
-// how many endpoints will change; the confirmed post runs it.
+// serversBulk runs an action on the checked rows, on every endpoint
+// matching the list's filter as the page showed it, or on a saved view.
+// The first post shows what the action would do, found by running it and
+// rolling it back; the confirmed post runs it, refused if the filter has
+// come to match another number of endpoints since.
 func (s *Server) serversBulk(c echo.Context) error {
 	ctx := c.Request().Context()
 	form, err := c.FormParams()
 	if err != nil {
 		return err
 	}
+	back := listURLFromQuery(form.Get("filter"))
 	action, scope := form.Get("action"), form.Get("scope")
 	var tg store.Target
-	var count int64
-	switch scope {
-	case "all":
-		q, err := url.ParseQuery(form.Get("filter"))
+	var scopeWords []views.Fact
+	switch {
+	case scope == "all" || strings.HasPrefix(scope, "view:"):
+		raw := form.Get("filter")
+		if id, ok := strings.CutPrefix(scope, "view:"); ok {
+			q, v, err := s.listQuery(c, url.Values{"view": {id}})
+			if err != nil {
+				return err
+			}
+			raw = q.Encode()
+			scopeWords = append(scopeWords, views.Fact{Label: "Saved view", Value: v.Name})
+		}
+		q, err := url.ParseQuery(raw)
 		if err != nil {
-			return badParam("filter", form.Get("filter"), "the Servers list's query")
+			return badParam("filter", raw, "the Servers list's query")
 		}
 		f, err := parseFilter(q)
 		if err != nil {
 			return err
 		}
-		tg.Filter = &f
-		if count, err = s.db.Count(ctx, f); err != nil {
-			return err
+		tg.Filter, tg.Scope = &f, filterValues(f).Encode()
+		scopeWords = append(scopeWords, views.Fact{Label: "Endpoints matching", Value: filterInWords(f, s.scheduleNames(c))})
+		if scope == "all" {
+			// The page showed this many; a different number now means the
+			// list the admin looked at is not what the action would hit.
+			shown, err := strconv.Atoi(form.Get("expect"))
+			if err != nil || shown < 0 {
+				return badParam("expect", form.Get("expect"), "the number of endpoints the list showed")
+			}
+			n, err := s.db.Count(ctx, f)
+			if err != nil {
+				return err
+			}
+			if n != int64(shown) {
+				return redirectWithFlash(c, back, "error", fmt.Sprintf(
+					"Nothing was done: the list showed %s, but %s match this filter now. Look at the list again, then choose the action.",
+					plural(int64(shown), "endpoint", "endpoints"), plural(n, "endpoint", "endpoints")))
+			}
+			if form.Get("confirm") == "yes" {
+				tg.Expect = shown
+			}
 		}
-	case "checked", "":
+	case scope == "checked" || scope == "":
 		for _, v := range form["id"] {
 			id, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || id < 1 {
@@ -183,21 +224,21 @@ func (s *Server) serversBulk(c echo.Context) error {
 			tg.IDs = append(tg.IDs, id)
 		}
 		if len(tg.IDs) == 0 {
-			return redirectWithFlash(c, "/servers?"+form.Get("filter"), "error", "Check at least one row, or choose “all endpoints matching this filter”.")
+			return redirectWithFlash(c, back, "error", "Nothing was done: no row is checked. Check at least one row, or choose “all endpoints matching the list”.")
 		}
-		count = int64(len(tg.IDs))
+		scopeWords = append(scopeWords, views.Fact{Label: "Endpoints", Value: plural(int64(len(tg.IDs)), "checked row", "checked rows")})
 	default:
-		return badParam("scope", scope, "checked or all")
+		return badParam("scope", scope, "checked, all or view:ID")
 	}
 
 	var what string
-	var run func() (store.ActionResult, error)
+	var run func(ctx context.Context) (store.ActionResult, error)
 	who := actor(c)
 	switch action {
 	case "unsuspend":
-		what, run = "remove the suspension", func() (store.ActionResult, error) { return s.db.Unsuspend(ctx, who, tg) }
+		what, run = "Remove the suspension", func(ctx context.Context) (store.ActionResult, error) { return s.db.Unsuspend(ctx, who, tg) }
 	case "acknowledge-reboot":
-		what, run = "acknowledge the reboot", func() (store.ActionResult, error) { return s.db.AcknowledgeReboot(ctx, who, tg) }
+		what, run = "Acknowledge the reboot", func(ctx context.Context) (store.ActionResult, error) { return s.db.AcknowledgeReboot(ctx, who, tg) }
 	case "suspend":
 		in, err := suspendForm(c)
 		if err == nil {
@@ -206,56 +247,97 @@ func (s *Server) serversBulk(c echo.Context) error {
 		if err != nil {
 			return s.rejectBulk(c, form, err)
 		}
-		what = "suspend (" + strings.TrimSpace(in.Reason) + ")"
-		run = func() (store.ActionResult, error) { return s.db.Suspend(ctx, who, tg, in) }
+		what = "Suspend (" + in.Reason + ")"
+		run = func(ctx context.Context) (store.ActionResult, error) { return s.db.Suspend(ctx, who, tg, in) }
 	case "schedule":
 		id, err := strconv.ParseInt(form.Get("schedule_id"), 10, 64)
 		if err != nil || id < 0 {
-			return s.rejectBulk(c, form, badParam("schedule_id", form.Get("schedule_id"), "a schedule id, or 0 for none"))
+			return s.rejectBulk(c, form, fieldError("schedule_id", "Choose a schedule, or “No schedule”."))
 		}
-		what = "remove the schedule"
+		what = "Remove the schedule"
 		if id != 0 {
 			sc, err := s.db.Schedule(ctx, id)
 			if err != nil {
 				return s.rejectBulk(c, form, err)
 			}
-			what = "assign schedule " + sc.Name
+			what = "Assign schedule " + sc.Name
 		}
-		run = func() (store.ActionResult, error) { return s.db.AssignSchedule(ctx, who, tg, id) }
+		run = func(ctx context.Context) (store.ActionResult, error) { return s.db.AssignSchedule(ctx, who, tg, id) }
 	case "labels":
 		add, remove := labelList(c, "add"), labelList(c, "remove")
-		if _, err := store.ParseLabels(append(slices.Clone(add), remove...)); err != nil || len(add)+len(remove) == 0 {
-			msg := "give labels to add or remove, separated by commas"
-			if err != nil {
-				msg = err.Error()
-			}
-			return s.rejectBulk(c, form, &store.Error{Kind: store.Invalid, Message: msg, Details: []store.FieldError{{Field: "add", Message: msg}}})
+		if len(add)+len(remove) == 0 {
+			return s.rejectBulk(c, form, fieldError("add", "Give labels to add or remove, separated by commas."))
 		}
-		what = "change labels (" + strings.Join(append(prefixed("+", add), prefixed("−", remove)...), " ") + ")"
-		run = func() (store.ActionResult, error) { return s.db.ChangeLabels(ctx, who, tg, add, remove) }
+		what = "Change labels (" + strings.Join(append(prefixed("+", add), prefixed("−", remove)...), " ") + ")"
+		run = func(ctx context.Context) (store.ActionResult, error) {
+			return s.db.ChangeLabels(ctx, who, tg, add, remove)
+		}
 	default:
 		return badParam("action", action, "unsuspend, acknowledge-reboot, suspend, schedule or labels")
 	}
 
 	if form.Get("confirm") != "yes" {
-		m := views.BulkConfirm{Page: s.page(c, "Confirm bulk action", "servers"), Action: action, What: what, Count: count,
-			BackURL: "/servers?" + form.Get("filter")}
+		p, err := s.db.PreviewOf(ctx, run)
+		if err != nil {
+			return s.rejectBulk(c, form, err)
+		}
+		m := views.ConfirmPage{Page: s.page(c, "Confirm: "+what, "servers"), Heading: "Confirm: " + what, Scope: scopeWords,
+			Count: int64(p.Matched), Noun: "endpoint", Names: p.Names, Action: "/servers/bulk", BackURL: back,
+			Button: fmt.Sprintf("%s on %s", what, plural(int64(p.Matched), "endpoint", "endpoints"))}
+		m.Consequences, m.Danger = consequences(p)
 		for _, k := range []string{"action", "scope", "filter", "cycles", "from", "until", "reason", "schedule_id", "add", "remove"} {
 			if v := form.Get(k); v != "" {
 				m.Fields = append(m.Fields, views.Fact{Label: k, Value: v})
 			}
+		}
+		if scope == "all" {
+			m.Fields = append(m.Fields, views.Fact{Label: "expect", Value: strconv.Itoa(p.Matched)})
 		}
 		for _, id := range form["id"] {
 			m.Fields = append(m.Fields, views.Fact{Label: "id", Value: id})
 		}
 		return render(c, http.StatusOK, views.Confirm(m))
 	}
-	res, err := run()
+	res, err := run(ctx)
+	if store.KindOf(err) == store.Conflict || store.KindOf(err) == store.Invalid || store.KindOf(err) == store.NotFound {
+		return redirectWithFlash(c, back, "error", "Nothing was done: "+err.Error())
+	}
 	if err != nil {
 		return err
 	}
-	return redirectWithFlash(c, "/servers?"+form.Get("filter"), "ok",
-		fmt.Sprintf("Done: %s — %d of %d endpoints changed (the others needed no change).", what, res.Changed, res.Matched))
+	msg := fmt.Sprintf("Done: %s — %d of %s changed (the others needed no change).", what, res.Changed, plural(int64(res.Matched), "endpoint", "endpoints"))
+	return redirectWithUndo(c, back, msg, res.AuditID)
+}
+
+// consequences says in sentences what a preview found, and whether the
+// action leaves any endpoint unable to patch (then it looks destructive).
+func consequences(p store.Preview) ([]string, bool) {
+	if p.Changed == 0 {
+		return []string{"Nothing would change: every one of them is already so."}, false
+	}
+	out := []string{fmt.Sprintf("%s will change; the others are already so.", plural(int64(p.Changed), "endpoint", "endpoints"))}
+	if p.Changed == p.Matched {
+		out[0] = fmt.Sprintf("All %s will change.", plural(int64(p.Changed), "endpoint", "endpoints"))
+	}
+	danger := false
+	for _, b := range p.Becomes {
+		if b.Primary == "" {
+			out = append(out, fmt.Sprintf("%s will become patchable.", plural(int64(b.Count), "endpoint", "endpoints")))
+			continue
+		}
+		e, _ := store.Lookup(b.Primary)
+		out = append(out, fmt.Sprintf("%s will become %s (%s).", plural(int64(b.Count), "endpoint", "endpoints"), e.Name, strings.ToLower(b.Impact.Label())))
+		danger = true
+	}
+	if len(p.Becomes) == 0 {
+		out = append(out, "None of them changes what holds it back from patching.")
+	}
+	return out, danger
+}
+
+// fieldError is a refused form field with a sentence a person can act on.
+func fieldError(field, msg string) error {
+	return &store.Error{Kind: store.Invalid, Message: msg, Details: []store.FieldError{{Field: field, Message: msg}}}
 }
 
 // rejectBulk shows the list again, with the bulk form as typed, the rows

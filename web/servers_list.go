@@ -31,9 +31,9 @@ var columns = []column{
 	{"protocol", "Protocol", "protocol", func(r *store.Row, _ time.Time) string { return r.Protocol }},
 	{"connector", "Connector", "connector", func(r *store.Row, _ time.Time) string { return r.Connector }},
 	{"power", "Power", "power", func(r *store.Row, _ time.Time) string { return r.Power }},
-	{"exemption", "Primary exemption", "exemption", func(r *store.Row, _ time.Time) string { return string(r.Primary) }},
+	{"exemption", "Exemption", "exemption", func(r *store.Row, _ time.Time) string { return string(r.Primary) }},
 	{"impact", "Impact", "impact", func(r *store.Row, _ time.Time) string { return r.Impact.String() }},
-	{"schedule", "Maintenance schedule", "schedule", func(r *store.Row, _ time.Time) string { return r.ScheduleName }},
+	{"schedule", "Schedule", "schedule", func(r *store.Row, _ time.Time) string { return r.ScheduleName }},
 	{"last_contact", "Last contact", "last_contact", func(r *store.Row, _ time.Time) string {
 		if r.LastContactAt == nil {
 			return ""
@@ -67,6 +67,25 @@ func (s *Server) listColumns(c echo.Context) ([]column, error) {
 	return out, nil
 }
 
+// columnKeys checks column keys given by a user.
+func (s *Server) columnKeys(c echo.Context, keys []string) ([]string, error) {
+	cols, err := s.listColumns(c)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, key := range keys {
+		if key = strings.TrimSpace(key); key == "" || slices.Contains(out, key) {
+			continue
+		}
+		if !slices.ContainsFunc(cols, func(col column) bool { return col.Key == key }) {
+			return nil, badParam("columns", key, "a column of the Servers list")
+		}
+		out = append(out, key)
+	}
+	return out, nil
+}
+
 // hiddenByDefault are the columns a new user turns on in Table Settings if
 // needed; the rest fit a laptop screen. Label columns start hidden too.
 var hiddenByDefault = []string{"connector", "power"}
@@ -90,6 +109,10 @@ func (s *Server) serversList(c echo.Context) error {
 // renderServers shows the list for a query; bulk, when set, is a rejected
 // bulk action shown again with its fields as typed and what was wrong.
 func (s *Server) renderServers(c echo.Context, status int, query url.Values, bulk *bulkRejected) error {
+	query, view, err := s.listQuery(c, query)
+	if err != nil {
+		return err
+	}
 	f, err := parseFilter(query)
 	if err != nil {
 		return err
@@ -100,6 +123,16 @@ func (s *Server) renderServers(c echo.Context, status int, query url.Values, bul
 		return err
 	}
 	show := visibleColumns(currentUser(c), cols)
+	if v := query.Get("columns"); v != "" { // a saved view's columns
+		keys, err := s.columnKeys(c, strings.Split(v, ","))
+		if err != nil {
+			return err
+		}
+		show = map[string]bool{"name": true}
+		for _, k := range keys {
+			show[k] = true
+		}
+	}
 	p, facets, err := s.db.ListWithFacets(ctx, f, show["disk"])
 	if err != nil {
 		return err
@@ -109,11 +142,44 @@ func (s *Server) renderServers(c echo.Context, status int, query url.Values, bul
 		return err
 	}
 	m := s.serversModel(c, f, p, facets, schedules, cols, show)
+	if err := s.savedViews(c, &m, view); err != nil {
+		return err
+	}
 	if bulk != nil {
 		m.Bulk, m.Checked = bulk.fields, bulk.checked
+		m.BulkErrors = fieldErrors(bulk.err)
 		m.Flash, m.FlashKind = "The bulk action was not run: "+bulk.err.Error(), "error"
 	}
 	return render(c, status, views.Servers(m))
+}
+
+// maxViewCounts bounds how many saved views get a live count on each page.
+const maxViewCounts = 20
+
+// savedViews lists the user's views beside the list, with live counts.
+func (s *Server) savedViews(c echo.Context, m *views.ServersPage, current *store.SavedView) error {
+	u := currentUser(c)
+	vs, err := s.db.SavedViews(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	for i, v := range vs {
+		sv := views.SavedView{ID: v.ID, Name: v.Name, URL: "/servers?view=" + strconv.FormatInt(v.ID, 10), Shared: v.Shared,
+			Owner: v.Owner, Count: -1, Current: current != nil && current.ID == v.ID, CanDelete: v.OwnerID == u.ID || u.Role.Allows(store.Admin)}
+		if i < maxViewCounts {
+			q, _ := url.ParseQuery(v.Query)
+			if f, err := parseFilter(q); err == nil {
+				if sv.Count, err = s.db.Count(c.Request().Context(), f); err != nil {
+					return err
+				}
+			}
+		}
+		m.Views = append(m.Views, sv)
+	}
+	if current != nil {
+		m.ViewName = current.Name
+	}
+	return nil
 }
 
 // bulkRejected is a bulk action refused for its input.
@@ -122,6 +188,14 @@ type bulkRejected struct {
 	fields  map[string]string
 	checked map[int64]bool
 }
+
+// worstFirst is the order of a column's first click when it is not the
+// other way: the most urgent rows first (cannot patch, fullest disk; the
+// oldest contact is already first in ascending order).
+var worstFirst = map[string]bool{"impact": true, "disk": true}
+
+// perPageChoices are the page sizes offered.
+var perPageChoices = []int{25, 50, 100, 200}
 
 // serversModel prepares the Servers list for the view.
 func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc store.Facets, schedules []store.Schedule, cols []column, show map[string]bool) views.ServersPage {
@@ -135,6 +209,15 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 		m.Order = "desc"
 	}
 	m.Filtered = len(f.Q) > 0 || len(f.Conds) > 0
+	m.Zone = userZone(c).String()
+	m.Skip = "#results"
+	var visible []string
+	for _, col := range cols {
+		if show[col.Key] && col.Key != "name" {
+			visible = append(visible, col.Key)
+		}
+	}
+	m.ViewQuery = withParams(base, "columns", strings.Join(visible, ",")).Encode()
 
 	for _, col := range cols {
 		vc := views.Column{Key: col.Key, Label: col.Label, Visible: show[col.Key]}
@@ -147,7 +230,11 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 				}
 				vc.SortURL = listURL(withParams(base, "sort", col.Sort, "order", order))
 			} else {
-				vc.SortURL = listURL(withParams(base, "sort", col.Sort, "order", ""))
+				order := ""
+				if worstFirst[col.Sort] {
+					order = "desc"
+				}
+				vc.SortURL = listURL(withParams(base, "sort", col.Sort, "order", order))
 			}
 		}
 		if key, ok := strings.CutPrefix(col.Key, "label:"); ok && vc.Visible {
@@ -158,12 +245,13 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 
 	// Page position and links: every order pages by cursor; the page
 	// number travels in the URL so the position shown stays right as the
-	// user pages forward and back.
+	// user pages forward and back. First and last need no cursor.
 	m.From = int64((f.Page-1)*f.PerPage) + 1
 	m.To = m.From + int64(len(p.Rows)) - 1
 	if len(p.Rows) == 0 {
 		m.From, m.To = 0, 0
 	}
+	m.PageNo, m.Pages = int64(f.Page), max(1, (p.Total+int64(f.PerPage)-1)/int64(f.PerPage))
 	if p.Next != "" {
 		m.NextURL = listURL(withParams(base, "page", strconv.Itoa(f.Page+1), "after", p.Next))
 	}
@@ -175,22 +263,61 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 		}
 		m.PrevURL = listURL(prev)
 	}
+	if f.Page > 1 {
+		m.FirstURL = listURL(base)
+	}
+	if m.PageNo < m.Pages {
+		m.LastURL = listURL(withParams(base, "page", strconv.FormatInt(m.Pages, 10)))
+	}
+	for _, n := range perPageChoices {
+		per := ""
+		if n != 50 {
+			per = strconv.Itoa(n)
+		}
+		m.PerPages = append(m.PerPages, views.Option{Value: listURL(withParams(base, "per_page", per)), Label: strconv.Itoa(n), Selected: n == f.PerPage})
+	}
 
 	for _, sc := range schedules {
 		m.Assignable = append(m.Assignable, views.Option{Value: strconv.FormatInt(sc.ID, 10), Label: sc.Name})
 	}
+	chosen := f.Values(store.DimExemption, false)
+	operator := m.Can(store.Operator)
 	m.Rows = make([]views.ServerRow, 0, len(p.Rows))
 	for i := range p.Rows {
 		r := &p.Rows[i]
 		row := views.ServerRow{ID: r.ID, URL: "/servers/" + strconv.FormatInt(r.ID, 10), Name: r.Name, IP: orDash(r.IP),
 			OS: orDash(r.OSName), Protocol: orDash(r.Protocol), Connector: orDash(r.Connector), Power: orDash(r.Power),
 			More: r.More, Impact: r.Impact.String(), ImpactLabel: r.Impact.Label(), Schedule: orDash(r.ScheduleName), LastContact: "—"}
-		if r.Primary != "" {
-			e, _ := store.Lookup(r.Primary)
+		shown := r.Primary
+		// Filtered by exemptions, the row shows the one it matched by, even
+		// when another comes first.
+		if len(chosen) > 0 && !slices.Contains(chosen, string(r.Primary)) {
+			for _, code := range r.Exemptions {
+				if slices.Contains(chosen, string(code)) {
+					shown = code
+					break
+				}
+			}
+		}
+		if shown != "" {
+			e, _ := store.Lookup(shown)
 			row.Primary, row.PrimaryURL = e.Name, "/kb/"+e.Slug
+			if shown != r.Primary {
+				row.Match = e.Name
+			}
+			for _, code := range r.Exemptions {
+				if code != shown {
+					o, _ := store.Lookup(code)
+					row.Others = append(row.Others, o.Name)
+				}
+			}
+			row.More = len(row.Others)
+		}
+		if operator {
+			row.Fixes = rowFixes(r)
 		}
 		if r.LastContactAt != nil {
-			row.LastContact, row.LastContactT = ago(*r.LastContactAt, now), r.LastContactAt.Format(time.RFC3339)
+			row.LastContact, row.LastContactT = ago(*r.LastContactAt, now), stamp(c, *r.LastContactAt)
 		}
 		if show["disk"] {
 			row.Disk = diskView(r.MaxDiskPct, r.LowDisk, r.Drives, set.LowDiskPct)
@@ -206,14 +333,16 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 		return views.Option{Value: value, Label: label, Count: fc.Count(dim, value), Selected: f.Has(dim, value)}
 	}
 	for _, e := range store.Catalog {
-		m.Exemptions = append(m.Exemptions, opt(store.DimExemption, string(e.Code), e.Name))
+		if !e.Warning {
+			m.Exemptions = append(m.Exemptions, opt(store.DimExemption, string(e.Code), e.Name))
+		}
 	}
 	for _, i := range store.Impacts {
 		m.Impacts = append(m.Impacts, opt(store.DimImpact, i.String(), i.Label()))
 	}
 	m.LowDisk = opt(store.DimWarning, string(store.LowDiskSpace), "")
 	for _, o := range store.OSFamilies {
-		m.OS = append(m.OS, opt(store.DimOS, o, map[string]string{"linux": "Linux", "windows": "Windows"}[o]))
+		m.OS = append(m.OS, opt(store.DimOS, o, osLabel[o]))
 	}
 	for _, p := range store.Protocols {
 		m.Protocols = append(m.Protocols, opt(store.DimProtocol, p, strings.ToUpper(p)))
@@ -225,7 +354,130 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 	m.Labels = labelOptions(f, fc)
 	m.NotLabels = strings.Join(f.Values(store.DimLabel, true), ", ")
 	m.LabelsChosen = len(f.Values(store.DimLabel, false)) > 0 || m.NotLabels != ""
+	m.ExemptionsOn = len(chosen) + len(f.Values(store.DimExemption, true))
+	m.WarningsOn = len(f.Values(store.DimWarning, false))
+	m.LabelsOn = len(f.Values(store.DimLabel, false)) + len(f.Values(store.DimLabel, true))
+	m.Chips = filterChips(f, base, dimensionNames(schedules))
 	return m
+}
+
+var osLabel = map[string]string{"linux": "Linux", "windows": "Windows"}
+
+// rowFixes are the one-click remedies for a row's exemptions.
+func rowFixes(r *store.Row) []views.Fix {
+	var out []views.Fix
+	id := strconv.FormatInt(r.ID, 10)
+	for _, code := range r.Exemptions {
+		switch code {
+		case store.SuspendedByUser:
+			out = append(out, views.Fix{Action: "/servers/" + id + "/unsuspend", Label: "Unsuspend", Long: "Remove the suspension of"})
+		case store.PendingRebootSuspension:
+			out = append(out, views.Fix{Action: "/servers/" + id + "/acknowledge-reboot", Label: "Ack reboot", Long: "Acknowledge the reboot of"})
+		case store.MaintenanceWindowRequired:
+			out = append(out, views.Fix{Action: "/servers/" + id + "/schedule", Label: "Assign", Long: "Assign the chosen schedule to", Schedule: true})
+		}
+	}
+	return out
+}
+
+// filterChips are the active filters, each with the list without it.
+func filterChips(f store.Filter, base url.Values, names valueNames) []views.Chip {
+	var out []views.Chip
+	for _, term := range f.Q {
+		rest := slices.DeleteFunc(slices.Clone(f.Q), func(t string) bool { return t == term })
+		out = append(out, views.Chip{Group: "Name or IP contains (any of)", Label: term,
+			RemoveURL: listURL(withParams(base, "q", strings.Join(rest, " ")))})
+	}
+	for _, d := range store.Dimensions {
+		for _, not := range []bool{false, true} {
+			values := f.Values(d.Name, not)
+			param := d.Param
+			if not {
+				param = d.Not
+			}
+			group := chipGroup(d, not, len(values))
+			for _, v := range values {
+				rest := slices.DeleteFunc(slices.Clone(base[param]), func(x string) bool { return x == v })
+				q := withParams(base)
+				q[param] = rest
+				if len(rest) == 0 {
+					q.Del(param)
+				}
+				out = append(out, views.Chip{Group: group, Label: names.of(d.Name, v), RemoveURL: listURL(q)})
+			}
+		}
+	}
+	return out
+}
+
+// filterInWords is a filter as a person reads it:
+// "Exemption (any of): Powered Off, Disconnected; OS: Linux".
+func filterInWords(f store.Filter, names valueNames) string {
+	var parts []string
+	group := ""
+	for _, ch := range filterChips(f, url.Values{}, names) {
+		if ch.Group != group {
+			parts = append(parts, ch.Group+": "+ch.Label)
+			group = ch.Group
+		} else {
+			parts[len(parts)-1] += ", " + ch.Label
+		}
+	}
+	if len(parts) == 0 {
+		return "every endpoint (no filter)"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// valueNames are the display names of dimension values whose code is not
+// what a person reads: exemptions, impacts, schedules.
+type valueNames map[string]map[string]string
+
+func (n valueNames) of(dim, value string) string { return cmp.Or(n[dim][value], value) }
+
+// scheduleNames are the display names of every dimension value, with the
+// schedules as they are now.
+func (s *Server) scheduleNames(c echo.Context) valueNames {
+	schedules, err := s.db.Schedules(c.Request().Context())
+	if err != nil {
+		schedules = nil // the ids stand in for the names
+	}
+	return dimensionNames(schedules)
+}
+
+func dimensionNames(schedules []store.Schedule) valueNames {
+	n := valueNames{store.DimExemption: {}, store.DimImpact: {}, store.DimOS: osLabel, store.DimProtocol: {}, store.DimSchedule: {"none": "No schedule"},
+		store.DimWarning: {string(store.LowDiskSpace): "Low Disk Space", string(store.StaleFacts): "Stale facts"}}
+	for _, e := range store.Catalog {
+		n[store.DimExemption][string(e.Code)] = e.Name
+	}
+	for _, i := range store.Impacts {
+		n[store.DimImpact][i.String()] = i.Label()
+	}
+	for _, p := range store.Protocols {
+		n[store.DimProtocol][p] = strings.ToUpper(p)
+	}
+	for _, sc := range schedules {
+		n[store.DimSchedule][strconv.FormatInt(sc.ID, 10)] = sc.Name
+	}
+	return n
+}
+
+// chipGroup says how a dimension's chosen values combine, in words.
+func chipGroup(d store.Dimension, not bool, n int) string {
+	name := map[string]string{store.DimExemption: "Exemption", store.DimImpact: "Impact", store.DimWarning: "Warning",
+		store.DimOS: "OS", store.DimProtocol: "Protocol", store.DimSchedule: "Schedule", store.DimLabel: "Label"}[d.Name]
+	name = cmp.Or(name, d.Name)
+	switch {
+	case not:
+		return name + " is none of"
+	case n == 1:
+		return name
+	case d.AllOf:
+		return name + " (all of)"
+	default:
+		return name + " (any of)"
+	}
 }
 
 // maxLabelOptions is how many values of one label key the filter panel
@@ -274,7 +526,7 @@ func labelOptions(f store.Filter, fc store.Facets) []views.OptionGroup {
 
 // serversCSV streams every matching row with the user's visible columns.
 func (s *Server) serversCSV(c echo.Context) error {
-	f, err := parseFilter(c.QueryParams())
+	f, err := s.filterOf(c, c.QueryParams())
 	if err != nil {
 		return err
 	}
@@ -338,19 +590,15 @@ func (s *Server) saveColumns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	cols, err := s.listColumns(c)
+	keep, err := s.columnKeys(c, form["col"])
 	if err != nil {
 		return err
 	}
-	var keep []string
-	for _, key := range form["col"] {
-		if !slices.ContainsFunc(cols, func(col column) bool { return col.Key == key }) {
-			return badParam("col", key, "a column of the Servers list")
-		}
-		keep = append(keep, key)
-	}
 	if err := s.db.SetColumns(c.Request().Context(), currentUser(c).ID, keep); err != nil {
 		return err
+	}
+	if c.Request().Header.Get("X-Requested-With") == "fetch" { // the page redraws itself
+		return c.NoContent(http.StatusNoContent)
 	}
 	to := c.FormValue("return")
 	if len(to) < len("/servers") || to[:len("/servers")] != "/servers" {

@@ -78,7 +78,7 @@ func (s *Server) serverModel(c echo.Context, id int64) (views.ServerPage, error)
 		if t == nil {
 			return "unknown"
 		}
-		return stamp(*t) + " UTC (" + ago(*t, now) + ")"
+		return stamp(c, *t) + " (" + ago(*t, now) + ")"
 	}
 	ps := "unknown"
 	if f.PSVersion != nil {
@@ -124,9 +124,9 @@ func (s *Server) serverModel(c echo.Context, id int64) (views.ServerPage, error)
 	}
 	for _, h := range history {
 		en, _ := store.Lookup(h.Code)
-		hv := views.HistoryView{Name: en.Name, KBURL: "/kb/" + en.Slug, Started: stamp(h.Started), Ended: "in force"}
+		hv := views.HistoryView{Name: en.Name, KBURL: "/kb/" + en.Slug, Started: stamp(c, h.Started), Ended: "in force"}
 		if h.Ended != nil {
-			hv.Ended = stamp(*h.Ended)
+			hv.Ended = stamp(c, *h.Ended)
 		}
 		m.History = append(m.History, hv)
 	}
@@ -134,14 +134,14 @@ func (s *Server) serverModel(c echo.Context, id int64) (views.ServerPage, error)
 		m.Schedules = append(m.Schedules, views.Option{Value: strconv.FormatInt(sc.ID, 10), Label: sc.Name, Selected: sc.ID == e.ScheduleID})
 		if sc.ID == e.ScheduleID {
 			m.Schedule, m.ScheduleURL = sc.Name, fmt.Sprintf("/schedules/%d", sc.ID)
-			m.NextWindow = nextWindowText(&sc, now)
+			m.NextWindow = nextWindowText(c, &sc, now)
 		}
 	}
 	return m, nil
 }
 
 // nextWindowText describes a schedule's next window: "opens in 3 h (…)".
-func nextWindowText(sc *store.Schedule, now time.Time) string {
+func nextWindowText(c echo.Context, sc *store.Schedule, now time.Time) string {
 	w, ok := sc.NextWindow(now)
 	switch {
 	case len(sc.Entries) == 0:
@@ -149,9 +149,9 @@ func nextWindowText(sc *store.Schedule, now time.Time) string {
 	case !ok:
 		return "none: every window has ended"
 	case !w.Start.After(now):
-		return fmt.Sprintf("open now, closes in %s (%s UTC)", span(w.End.Sub(now)), stamp(w.End))
+		return fmt.Sprintf("open now, closes in %s (%s)", span(w.End.Sub(now)), stamp(c, w.End))
 	default:
-		return fmt.Sprintf("opens in %s (%s – %s UTC)", span(w.Start.Sub(now)), stamp(w.Start), w.End.UTC().Format("15:04"))
+		return fmt.Sprintf("opens in %s (%s – %s)", span(w.Start.Sub(now)), stamp(c, w.Start), stamp(c, w.End))
 	}
 }
 
