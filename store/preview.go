@@ -59,5 +59,7 @@ func (t *txn) preview(p *Preview) {
 		}
 		p.Becomes = append(p.Becomes, b)
 	}
-	slices.SortFunc(p.Becomes, func(a, b Becoming) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Primary, b.Primary)) })
+	slices.SortFunc(p.Becomes, func(a, b Becoming) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Primary, b.Primary))
+	})
 }

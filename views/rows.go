@@ -126,7 +126,7 @@ func (m *ServersPage) appendFixes(b markup, r *ServerRow) markup {
 				tag(`"><input type="hidden" name="return" value="`).text(m.Here).tag(`">`)
 		}
 		if !f.Schedule {
-			b = form(b).tag(`<button type="submit" class="small" aria-label="`).text(f.Long+" "+r.Name).tag(`">`).text(f.Label).tag(`</button></form>`)
+			b = form(b).tag(`<button type="submit" class="small" aria-label="`).text(f.Long + " " + r.Name).tag(`">`).text(f.Label).tag(`</button></form>`)
 			continue
 		}
 		// Assigning needs a choice: a small menu holds it.
@@ -135,7 +135,7 @@ func (m *ServersPage) appendFixes(b markup, r *ServerRow) markup {
 		for _, o := range m.Assignable {
 			b = b.tag(`<option value="`).text(o.Value).tag(`">`).text(o.Label).tag(`</option>`)
 		}
-		b = b.tag(`</select></label><button type="submit" class="small primary" aria-label="`).text(f.Long+" "+r.Name).tag(`">Assign</button></form></div></details>`)
+		b = b.tag(`</select></label><button type="submit" class="small primary" aria-label="`).text(f.Long + " " + r.Name).tag(`">Assign</button></form></div></details>`)
 	}
 	return b
 }

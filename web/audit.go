@@ -3,9 +3,9 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"strings"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
