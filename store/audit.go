@@ -142,3 +142,26 @@ func (db *DB) AuditChanges(ctx context.Context, id int64, limit int) ([]AuditCha
 type queryer interface {
 	Query(query string, args ...any) (*sql.Rows, error)
 }
+
+// EndpointAudit lists the newest entries that changed one endpoint, each
+// with that endpoint's change as its only Changes element.
+func (db *DB) EndpointAudit(ctx context.Context, endpointID int64, limit int) ([]AuditEntry, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT a.id, a.at, a.actor, a.action, a.summary, a.targets, t.endpoint_name, t.before, t.after
+		FROM audit_targets t JOIN audit_log a ON a.id = t.audit_id WHERE t.endpoint_id = ? ORDER BY a.id DESC LIMIT ?`, endpointID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at int64
+		c := AuditChange{EndpointID: endpointID}
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Summary, &e.Targets, &c.EndpointName, &c.Before, &c.After); err != nil {
+			return nil, err
+		}
+		e.At, e.Changes = time.Unix(at, 0).UTC(), []AuditChange{c}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -193,6 +193,7 @@ type Endpoint struct {
 	ScheduleID     int64    // 0: none
 	ScheduleName   string
 	RebootAckedAt  *time.Time
+	RebootAckedBy  string
 	Suspension     *Suspension
 	Exemptions     []Exemption // precedence order
 	Primary        Code        // "" when patchable

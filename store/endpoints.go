@@ -158,6 +158,7 @@ type current struct {
 	scheduleID int64
 	state      State
 	manual     []string // operators' labels
+	ackedBy    string   // who acknowledged the last reboot
 	exemptions []Exemption
 	derived    derived
 	updatedAt  int64 // facts_updated_at
@@ -253,13 +254,14 @@ func loadChunk(tx *sql.Tx, ids []int64, out map[int64]*current) error {
 	}, list...); err != nil {
 		return err
 	}
-	if err := eachRow(tx, `SELECT endpoint_id, acked_at FROM reboot_acknowledgements
+	if err := eachRow(tx, `SELECT endpoint_id, acked_at, acked_by FROM reboot_acknowledgements
 		WHERE endpoint_id IN (`+in+`)`, func(r *sql.Rows) error {
 		var id, at int64
-		if err := r.Scan(&id, &at); err != nil {
+		var by string
+		if err := r.Scan(&id, &at, &by); err != nil {
 			return err
 		}
-		out[id].state.RebootAckedAt = fromUnix(&at)
+		out[id].state.RebootAckedAt, out[id].ackedBy = fromUnix(&at), by
 		return nil
 	}, list...); err != nil {
 		return err
@@ -590,7 +592,7 @@ func (db *DB) Endpoints(ctx context.Context, ids []int64) ([]*Endpoint, error) {
 			continue
 		}
 		out = append(out, &Endpoint{ID: c.id, Facts: c.facts, ManualLabels: c.manual, ScheduleID: c.scheduleID, ScheduleName: names[c.scheduleID],
-			RebootAckedAt: c.state.RebootAckedAt, Suspension: c.state.Suspension, Exemptions: c.exemptions,
+			RebootAckedAt: c.state.RebootAckedAt, RebootAckedBy: c.ackedBy, Suspension: c.state.Suspension, Exemptions: c.exemptions,
 			Primary: c.derived.Primary, MoreCount: c.derived.More, Impact: c.derived.Impact, MaxDiskPct: c.derived.MaxDisk,
 			LowDisk: c.derived.LowDisk, FactsUpdatedAt: time.Unix(c.updatedAt, 0).UTC()})
 	}

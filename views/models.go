@@ -165,7 +165,11 @@ type OptionGroup struct {
 type ExemptionView struct {
 	Code, Name, Impact, ImpactLabel, Meaning, Evidence, Since, SinceT, KBURL string
 	Fix                                                                      []string
+	Open                                                                     bool // its How to fix shown unfolded (the primary)
 }
+
+// AuditLine is one audit entry on an endpoint's page.
+type AuditLine struct{ At, Actor, Action, Change string }
 
 // Fact is one labelled fact.
 type Fact struct{ Label, Value string }
@@ -193,6 +197,9 @@ type ServerPage struct {
 	Suspended   bool
 	RebootDue   bool // an acknowledgement would clear a pending reboot
 	History     []HistoryView
+	Audit       []AuditLine
+	AuditURL    string
+	BackURL     string // the filtered list the user came from
 	Schedules   []Option
 	Errors      map[string]string
 	Form        map[string]string // values typed in a rejected form
@@ -269,6 +276,10 @@ type KBArticle struct {
 	Related     []KBEntry
 	ServersURL  string
 	Count       int64
+	// FixAction, when the dashboard itself can clear the exemption, is the
+	// bulk action offered on every endpoint that has it.
+	FixAction, FixLabel, FixFilter string
+	Assignable                     []Option // schedules, for FixAction "schedule"
 }
 
 // KBSection is a heading and its paragraphs.

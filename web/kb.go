@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -19,6 +20,14 @@ func (s *Server) kbIndex(c echo.Context) error {
 	}
 	m.Warnings = []views.KBEntry{{Slug: store.LowDiskWarning.Slug, Title: store.LowDiskWarning.Name}}
 	return render(c, http.StatusOK, views.KB(m))
+}
+
+// kbFixes are the exemptions the dashboard clears itself, with the bulk
+// action that does it.
+var kbFixes = map[store.Code]struct{ action, label string }{
+	store.SuspendedByUser:           {"unsuspend", "Remove the suspension"},
+	store.PendingRebootSuspension:   {"acknowledge-reboot", "Acknowledge the reboot"},
+	store.MaintenanceWindowRequired: {"schedule", "Assign a schedule"},
 }
 
 func kbEntry(e store.Entry) views.KBEntry {
@@ -50,6 +59,18 @@ func (s *Server) kbPage(c echo.Context) error {
 		} else {
 			m.Impact, m.ImpactLabel = e.Impact.String(), e.Impact.Label()
 			m.ServersURL, m.Count = "/servers?exemption="+string(e.Code), ov.ByCode[e.Code]
+			if fix, ok := kbFixes[e.Code]; ok && m.Count > 0 && m.Can(store.Operator) {
+				m.FixAction, m.FixLabel, m.FixFilter = fix.action, fix.label, "exemption="+string(e.Code)
+				if fix.action == "schedule" {
+					schedules, err := s.db.Schedules(c.Request().Context())
+					if err != nil {
+						return err
+					}
+					for _, sc := range schedules {
+						m.Assignable = append(m.Assignable, views.Option{Value: strconv.FormatInt(sc.ID, 10), Label: sc.Name})
+					}
+				}
+			}
 		}
 		for _, slug := range views.RelatedTopics(e.Code) {
 			for _, t := range views.Topics {

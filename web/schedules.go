@@ -52,8 +52,13 @@ func (s *Server) renderSchedule(c echo.Context, status int, errs, form map[strin
 		return err
 	}
 	now := time.Now()
+	// A refused window keeps what was typed for it, and the Edit form
+	// keeps the schedule's name and description.
 	if form == nil {
-		form = map[string]string{"name": sc.Name, "description": sc.Description}
+		form = map[string]string{}
+	}
+	if _, typed := form["name"]; !typed {
+		form["name"], form["description"] = sc.Name, sc.Description
 	}
 	m := views.SchedulePage{Page: s.page(c, sc.Name, "schedules"), ScheduleRow: scheduleRow(c, sc, now), Errors: errs, Form: form}
 	if msg, ok := errs["_"]; ok {

@@ -58,6 +58,9 @@ func (s *Server) serverModel(c echo.Context, id int64) (views.ServerPage, error)
 	if e.Suspension != nil && !e.Suspension.ActiveAt(now) {
 		m.Suspension += " (not in force now)"
 	}
+	if e.Suspension != nil {
+		m.Suspension += " — set by " + e.Suspension.CreatedBy + ", " + stamp(c, e.Suspension.CreatedAt)
+	}
 	m.Suspended = e.Suspension != nil
 	m.RebootDue = store.RebootDue(e.RebootRequiredSince, e.RebootAckedAt)
 
@@ -105,17 +108,28 @@ func (s *Server) serverModel(c echo.Context, id int64) (views.ServerPage, error)
 	m.Facts = append(m.Facts,
 		fact("Advisories present", boolean(f.AdvisoriesPresent)), fact("Packages present", boolean(f.PackagesPresent)),
 		fact("Repositories OK", boolean(f.RepositoriesOK)), fact("Subscription valid", boolean(f.SubscriptionValid)),
-		fact("Reboot required since", when(f.RebootRequiredSince)), fact("Last window timed out", boolean(f.LastWindowTimedOut)),
+		fact("Reboot required since", when(f.RebootRequiredSince)), fact("Reboot acknowledged", acked(c, e, now)),
+		fact("Last window timed out", boolean(f.LastWindowTimedOut)),
 		fact("Facts updated", when(&e.FactsUpdatedAt)))
 
 	m.Disk = diskView(e.MaxDiskPct, e.LowDisk, f.Drives, set.LowDiskPct)
 	m.Drives = m.Disk.Drives
-	for _, x := range e.Exemptions {
+	for i, x := range e.Exemptions {
 		en := x.Entry()
 		m.Exemptions = append(m.Exemptions, views.ExemptionView{Code: string(x.Code), Name: en.Name, Impact: en.Impact.String(),
 			ImpactLabel: en.Impact.Label(), Meaning: en.Meaning, Evidence: x.Evidence, Since: ago(x.Since, now),
-			SinceT: x.Since.Format(time.RFC3339), KBURL: "/kb/" + en.Slug, Fix: en.Fix})
+			SinceT: x.Since.Format(time.RFC3339), KBURL: "/kb/" + en.Slug, Fix: en.Fix, Open: i == 0})
 	}
+	trail, err := s.db.EndpointAudit(ctx, id, 20)
+	if err != nil {
+		return views.ServerPage{}, err
+	}
+	for _, a := range trail {
+		ch := a.Changes[0]
+		m.Audit = append(m.Audit, views.AuditLine{At: stamp(c, a.At), Actor: a.Actor, Action: a.Action, Change: ch.Before + " → " + ch.After})
+	}
+	m.AuditURL = "/audit?endpoint=" + url.QueryEscape(e.Name)
+	m.BackURL = listReferer(c)
 	if e.LowDisk {
 		w := store.LowDiskWarning
 		m.Warning = &views.ExemptionView{Code: string(w.Code), Name: w.Name, Impact: "warning", ImpactLabel: "Warning",
@@ -153,6 +167,24 @@ func nextWindowText(c echo.Context, sc *store.Schedule, now time.Time) string {
 	default:
 		return fmt.Sprintf("opens in %s (%s – %s)", span(w.Start.Sub(now)), stamp(c, w.Start), stamp(c, w.End))
 	}
+}
+
+// acked says who acknowledged the endpoint's last reboot and when.
+func acked(c echo.Context, e *store.Endpoint, now time.Time) string {
+	if e.RebootAckedAt == nil {
+		return "never"
+	}
+	return e.RebootAckedBy + ", " + stamp(c, *e.RebootAckedAt) + " (" + ago(*e.RebootAckedAt, now) + ")"
+}
+
+// listReferer is the page of the Servers list the user came from (its
+// filters kept), when they came from one.
+func listReferer(c echo.Context) string {
+	ref, err := url.Parse(c.Request().Referer())
+	if err != nil || ref.Host != c.Request().Host || ref.Path != "/servers" || ref.RawQuery == "" {
+		return ""
+	}
+	return listURLFromQuery(ref.RawQuery)
 }
 
 func fact(label, value string) views.Fact { return views.Fact{Label: label, Value: value} }
