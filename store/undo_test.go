@@ -79,6 +79,11 @@ func TestUndoRestoresExactlyWhatChanged(t *testing.T) {
 	if err := db.r.QueryRow(`SELECT scope FROM audit_log WHERE id = ?`, res.AuditID).Scan(&scope); err != nil || scope != "q=web-" {
 		t.Fatalf("scope kept: %q %v", scope, err)
 	}
+	// A filter that matches another number than the one confirmed is
+	// refused inside the transaction: nothing is written.
+	if _, err := db.Unsuspend(ctx, "alice", Target{Filter: &f, Expect: 4}); KindOf(err) != Conflict {
+		t.Fatalf("unexpected count: %v", err)
+	}
 	if _, err := db.Undo(ctx, "alice", 9999); KindOf(err) != NotFound {
 		t.Fatalf("missing entry: %v", err)
 	}
