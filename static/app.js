@@ -58,7 +58,7 @@
   document.addEventListener('click', function (ev) {
     var p = ev.target.closest(popups);
     document.querySelectorAll(popups).forEach(function (o) { if (o !== p) o.classList.remove('open'); });
-    if (p && !ev.target.closest('a')) p.classList.toggle('open');
+    if (p && !ev.target.closest('a')) { p.classList.remove('closed'); p.classList.toggle('open'); }
   });
 
   // Keep a disk pop-up inside the viewport when the table scrolls sideways.

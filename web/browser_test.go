@@ -210,6 +210,17 @@ func TestBrowserServersList(t *testing.T) {
 		if eval[string](t, ctx, `getComputedStyle(document.querySelector('`+tip+`')).display`) != "none" {
 			t.Fatal("Esc did not hide the pop-up")
 		}
+		// A tap (a click with no hover or focus after it) opens it and keeps
+		// it open; a tap elsewhere closes it.
+		eval[any](t, ctx, `document.activeElement.blur(); document.querySelector('`+sel+`').click(); document.activeElement.blur(); 0`)
+		do(t, ctx, chromedp.MouseEvent(chromedp.MouseMoved, 5, 5))
+		if eval[string](t, ctx, `getComputedStyle(document.querySelector('`+tip+`')).display`) == "none" {
+			t.Fatal("a tap does not open the pop-up")
+		}
+		eval[any](t, ctx, `document.querySelector('h1').click(); 0`)
+		if eval[string](t, ctx, `getComputedStyle(document.querySelector('`+tip+`')).display`) != "none" {
+			t.Fatal("a tap elsewhere does not close the pop-up")
+		}
 	})
 
 	t.Run("filter by exemption and impact through the form", func(t *testing.T) {
