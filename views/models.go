@@ -197,6 +197,7 @@ type ServerPage struct {
 	Suspended   bool
 	RebootDue   bool // an acknowledgement would clear a pending reboot
 	History     []HistoryView
+	Zone        string // the user's time zone, which the suspension's dates take
 	Audit       []AuditLine
 	AuditURL    string
 	BackURL     string // the filtered list the user came from

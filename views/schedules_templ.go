@@ -342,7 +342,7 @@ func Schedule(m SchedulePage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "</p><div class=\"tablewrap\"><table><thead><tr><th>Starts (UTC)</th><th>Ends (UTC)</th><th>Repeats</th><th>Status</th>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "</p><div class=\"tablewrap\"><table><thead><tr><th>Starts</th><th>Ends</th><th>Repeats</th><th>Status</th>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -145,19 +145,19 @@ func (s *Server) entryAdd(c echo.Context) error {
 	form := map[string]string{"starts_at": c.FormValue("starts_at"), "ends_at": c.FormValue("ends_at"),
 		"repeat_weekly": c.FormValue("repeat_weekly"), "repeat_until": c.FormValue("repeat_until")}
 	in := store.EntryInput{RepeatWeekly: c.FormValue("repeat_weekly") == "1"}
-	start, err := formTime(c, "starts_at")
+	start, err := formTime(c, "starts_at", time.UTC)
 	if err == nil && start == nil {
 		err = &store.Error{Kind: store.Invalid, Message: "starts_at is required", Details: []store.FieldError{{Field: "starts_at", Message: "is required"}}}
 	}
 	var end *time.Time
 	if err == nil {
-		end, err = formTime(c, "ends_at")
+		end, err = formTime(c, "ends_at", time.UTC)
 		if err == nil && end == nil {
 			err = &store.Error{Kind: store.Invalid, Message: "ends_at is required", Details: []store.FieldError{{Field: "ends_at", Message: "is required"}}}
 		}
 	}
 	if err == nil {
-		in.RepeatUntil, err = formTime(c, "repeat_until")
+		in.RepeatUntil, err = formTime(c, "repeat_until", time.UTC)
 	}
 	if err == nil {
 		in.StartsAt, in.EndsAt = *start, *end

@@ -15,14 +15,14 @@ import (
 	"patchready/views"
 )
 
-// formTime reads a datetime-local field in the user's time zone; "" is nil.
-func formTime(c echo.Context, field string) (*time.Time, error) {
+// formTime reads a datetime-local field as wall time in loc; "" is nil.
+func formTime(c echo.Context, field string, loc *time.Location) (*time.Time, error) {
 	v := strings.TrimSpace(c.FormValue(field))
 	if v == "" {
 		return nil, nil
 	}
 	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", time.RFC3339} {
-		if t, err := time.ParseInLocation(layout, v, userZone(c)); err == nil {
+		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
 			return &t, nil
 		}
 	}
@@ -43,10 +43,10 @@ func suspendForm(c echo.Context) (store.SuspendInput, error) {
 		in.Cycles = &n
 	}
 	var err error
-	if in.From, err = formTime(c, "from"); err != nil {
+	if in.From, err = formTime(c, "from", userZone(c)); err != nil {
 		return in, err
 	}
-	in.Until, err = formTime(c, "until")
+	in.Until, err = formTime(c, "until", userZone(c))
 	return in, err
 }
 

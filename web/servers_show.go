@@ -129,6 +129,7 @@ func (s *Server) serverModel(c echo.Context, id int64) (views.ServerPage, error)
 		m.Audit = append(m.Audit, views.AuditLine{At: stamp(c, a.At), Actor: a.Actor, Action: a.Action, Change: ch.Before + " → " + ch.After})
 	}
 	m.AuditURL = "/audit?endpoint=" + url.QueryEscape(e.Name)
+	m.Zone = userZone(c).String()
 	m.BackURL = listReferer(c)
 	if e.LowDisk {
 		w := store.LowDiskWarning
