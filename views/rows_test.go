@@ -38,9 +38,10 @@ var allColumns = map[string]bool{"name": true, "ip": true, "os": true, "protocol
 // One ordinary row, written out: the markup the stylesheet, the script and
 // the browser tests rely on.
 func TestServerRow(t *testing.T) {
-	m := ServersPage{Page: Page{User: "olga", Role: "operator"}, Show: allColumns, Checked: map[int64]bool{7: true}, Rows: []ServerRow{{
+	m := ServersPage{Page: Page{User: "olga", Role: "operator", CSRF: "tok", Here: "/servers?os=linux"}, Show: allColumns, Checked: map[int64]bool{7: true}, Rows: []ServerRow{{
 		ID: 7, URL: "/servers/7", Name: "web-fra1-0000007", IP: "10.0.0.7", OS: "Ubuntu 24.04 LTS", Protocol: "ssh",
 		Connector: "fra1", Power: "on", Primary: "Pending Reboot", PrimaryURL: "/kb/pending-reboot", More: 2,
+		Others: []string{"Powered Off", "Disconnected"}, Fixes: []Fix{{Action: "/servers/7/acknowledge-reboot", Label: "Ack reboot", Long: "Acknowledge the reboot of"}},
 		Impact: "temporarily-cannot-patch", ImpactLabel: "Temporarily cannot patch", Schedule: "Sunday 02:00",
 		LastContact: "5 min ago", LastContactT: "2026-11-24T10:00:00Z",
 		Disk: DiskView{Known: true, Pct: "95.0 %", Fill: 95, Low: true, Drives: []DriveView{
@@ -49,10 +50,11 @@ func TestServerRow(t *testing.T) {
 		}},
 	}}}
 	want := `<tr data-id="7"><td><input type="checkbox" name="id" value="7" form="bulk" aria-label="Select web-fra1-0000007" checked></td>` +
-		`<td data-col="name"><a href="/servers/7">web-fra1-0000007</a></td><td class="mono" data-col="ip">10.0.0.7</td>` +
+		`<td data-col="name"><a href="/servers/7" title="web-fra1-0000007">web-fra1-0000007</a></td><td class="mono" data-col="ip">10.0.0.7</td>` +
 		`<td class="clip" data-col="os" title="Ubuntu 24.04 LTS">Ubuntu 24.04 LTS</td><td data-col="protocol">ssh</td>` +
 		`<td data-col="connector">fra1</td><td data-col="power">on</td>` +
-		`<td data-col="exemption"><a href="/kb/pending-reboot">Pending Reboot</a> <a class="more" href="/servers/7#exemptions">+2 more</a></td>` +
+		`<td data-col="exemption"><a href="/kb/pending-reboot">Pending Reboot</a> <span class="more" tabindex="0" aria-describedby="more-7">+2 more` +
+		`<span role="tooltip" id="more-7"><span class="sr">Also: </span><span>Powered Off</span><span class="sr">, </span><span>Disconnected</span></span></span></td>` +
 		`<td data-col="impact"><span class="badge" data-impact="temporarily-cannot-patch">Temporarily cannot patch</span></td>` +
 		`<td class="clip" data-col="schedule" title="Sunday 02:00">Sunday 02:00</td>` +
 		`<td data-col="last_contact" title="2026-11-24T10:00:00Z">5 min ago</td>` +
@@ -62,14 +64,16 @@ func TestServerRow(t *testing.T) {
 		`<span role="tooltip" id="disk-web-fra1-0000007"><table><thead><tr><th>Drive</th><th>Size</th><th>Used</th><th>Free</th><th>In use</th></tr></thead><tbody>` +
 		`<tr><td class="mono">/</td><td>100 GiB</td><td>40.0 GiB</td><td>60.0 GiB</td><td>40.0 %</td></tr>` +
 		`<tr class="low"><td class="mono">/var</td><td>100 GiB</td><td>95.0 GiB</td><td>5.0 GiB</td><td>95.0 % ⚠ low disk</td></tr>` +
-		`</tbody></table></span></span></td></tr>`
+		`</tbody></table></span></span></td>` +
+		`<td class="fixes"><form method="post" action="/servers/7/acknowledge-reboot"><input type="hidden" name="_csrf" value="tok">` +
+		`<input type="hidden" name="return" value="/servers?os=linux"><button type="submit" class="small" aria-label="Acknowledge the reboot of web-fra1-0000007">Ack reboot</button></form></td></tr>`
 	if got := renderRows(t, m); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 
 	// A viewer gets no checkbox; hidden columns are not written.
 	m.Role, m.Show = "viewer", map[string]bool{"name": true}
-	if got := renderRows(t, m); got != `<tr data-id="7"><td data-col="name"><a href="/servers/7">web-fra1-0000007</a></td></tr>` {
+	if got := renderRows(t, m); got != `<tr data-id="7"><td data-col="name"><a href="/servers/7" title="web-fra1-0000007">web-fra1-0000007</a></td></tr>` {
 		t.Errorf("viewer, name only: %s", got)
 	}
 }
@@ -79,9 +83,10 @@ func TestServerRow(t *testing.T) {
 func TestServerRowEscapes(t *testing.T) {
 	const evil = `"><script>alert('x')</script>&`
 	const escaped = `&#34;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;`
-	m := ServersPage{Page: Page{User: "olga", Role: "operator"}, Show: allColumns, Rows: []ServerRow{{
+	m := ServersPage{Page: Page{User: "olga", Role: "operator", CSRF: "tok", Here: evil}, Show: allColumns, Rows: []ServerRow{{
 		ID: 1, URL: "javascript:alert(1)", Name: evil, IP: evil, OS: evil, Protocol: evil, Connector: evil, Power: evil,
-		Primary: evil, PrimaryURL: "/kb/" + evil, More: 1, Impact: evil, ImpactLabel: evil, Schedule: evil,
+		Primary: evil, PrimaryURL: "/kb/" + evil, More: 1, Impact: evil, ImpactLabel: evil, Schedule: evil, Others: []string{evil},
+		Fixes: []Fix{{Action: "/servers/1/unsuspend", Label: evil, Long: evil}},
 		LastContact: evil, LastContactT: evil,
 		Disk: DiskView{Known: true, Pct: evil, Fill: 120, Drives: []DriveView{{Mount: evil, Total: 1, Used: 1}}},
 	}}}
@@ -89,11 +94,12 @@ func TestServerRowEscapes(t *testing.T) {
 	if strings.Contains(got, "<script") || strings.Contains(got, `"">`) || strings.Contains(got, "'x'") {
 		t.Fatalf("a value was not escaped:\n%s", got)
 	}
-	// name ×4 (label, link, two disk ids), IP, OS ×2, protocol, connector,
-	// power, exemption name and link, impact ×2, schedule ×2, last contact
-	// ×2, percent, mount.
-	if n := strings.Count(got, escaped); n != 20 {
-		t.Errorf("escaped value written %d times, want 20:\n%s", n, got)
+	// name ×6 (label, link, its title, two disk ids, the fix's label),
+	// IP, OS ×2, protocol, connector, power, exemption name and link, the
+	// other exemption, impact ×2, schedule ×2, last contact ×2, percent,
+	// mount, the fix's description and button, the page's address.
+	if n := strings.Count(got, escaped); n != 26 {
+		t.Errorf("escaped value written %d times, want 26:\n%s", n, got)
 	}
 	if !strings.Contains(got, `href="about:invalid#TemplFailedSanitizationURL"`) {
 		t.Errorf("a javascript: link was not refused:\n%s", got)
