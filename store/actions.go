@@ -120,6 +120,11 @@ func (db *DB) act(ctx context.Context, actor, action, part string, tg Target, de
 			return err
 		}
 		res.Matched = len(ids)
+		if part == "schedule" { // windows that ended count on the schedule the endpoints had
+			if err := t.countCycles(); err != nil {
+				return err
+			}
+		}
 		if tg.Expect > 0 && len(ids) != tg.Expect {
 			return errorf(Conflict, "the filter matches %d endpoints now, not the %d you confirmed: nothing was changed; review the action again", len(ids), tg.Expect)
 		}
@@ -147,14 +152,14 @@ func (db *DB) Suspend(ctx context.Context, actor string, tg Target, in SuspendIn
 		return ActionResult{}, err
 	}
 	return db.act(ctx, actor, "suspend", "suspension", tg, "suspended", func(t *txn, c *current) (string, string, error) {
-		s := &Suspension{From: in.From, Until: in.Until, Reason: in.Reason, CreatedBy: actor, CreatedAt: t.now}
+		s := &Suspension{From: in.From, Until: in.Until, Reason: in.Reason, CreatedBy: actor, CreatedAt: t.now.Truncate(time.Second)}
 		if in.Cycles != nil {
 			n := *in.Cycles // each endpoint its own counter
-			s.CyclesRemaining = &n
+			s.CyclesRemaining, s.CountedTo = &n, s.CreatedAt
 		}
 		before := c.state.Suspension.String()
-		_, err := t.Exec(`INSERT OR REPLACE INTO suspensions (endpoint_id, cycles_remaining, from_at, until_at, reason, created_by, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, c.id, s.CyclesRemaining, unix(s.From), unix(s.Until), s.Reason, actor, t.now.Unix())
+		_, err := t.Exec(`INSERT OR REPLACE INTO suspensions (endpoint_id, cycles_remaining, from_at, until_at, reason, created_by, created_at, counted_to)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.id, s.CyclesRemaining, unix(s.From), unix(s.Until), s.Reason, actor, t.now.Unix(), countedTo(s))
 		c.state.Suspension = s
 		return before, s.String(), err
 	})

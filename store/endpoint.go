@@ -222,6 +222,20 @@ type Suspension struct {
 	Reason          string
 	CreatedBy       string
 	CreatedAt       time.Time
+	CountedTo       time.Time // cycles: windows ending up to here are counted
+}
+
+// countedTo is the column value of CountedTo: set for cycles only.
+func countedTo(s *Suspension) *int64 {
+	if s.CyclesRemaining == nil {
+		return nil
+	}
+	t := s.CountedTo
+	if t.IsZero() {
+		t = s.CreatedAt
+	}
+	u := t.Unix()
+	return &u
 }
 
 // ActiveAt tells whether the suspension holds at t.

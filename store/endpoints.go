@@ -240,15 +240,15 @@ func loadChunk(tx *sql.Tx, ids []int64, out map[int64]*current) error {
 	}, list...); err != nil {
 		return err
 	}
-	if err := eachRow(tx, `SELECT endpoint_id, cycles_remaining, from_at, until_at, reason, created_by, created_at FROM suspensions
+	if err := eachRow(tx, `SELECT endpoint_id, cycles_remaining, from_at, until_at, reason, created_by, created_at, coalesce(counted_to, created_at) FROM suspensions
 		WHERE endpoint_id IN (`+in+`)`, func(r *sql.Rows) error {
-		var id, created int64
+		var id, created, counted int64
 		var from, until *int64
 		s := &Suspension{}
-		if err := r.Scan(&id, &s.CyclesRemaining, &from, &until, &s.Reason, &s.CreatedBy, &created); err != nil {
+		if err := r.Scan(&id, &s.CyclesRemaining, &from, &until, &s.Reason, &s.CreatedBy, &created, &counted); err != nil {
 			return err
 		}
-		s.From, s.Until, s.CreatedAt = fromUnix(from), fromUnix(until), time.Unix(created, 0).UTC()
+		s.From, s.Until, s.CreatedAt, s.CountedTo = fromUnix(from), fromUnix(until), time.Unix(created, 0).UTC(), time.Unix(counted, 0).UTC()
 		out[id].state.Suspension = s
 		return nil
 	}, list...); err != nil {

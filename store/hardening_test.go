@@ -125,7 +125,7 @@ func TestSubSecondRanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.AddEntry(ctx, "test", id, EntryInput{StartsAt: from, EndsAt: until})
+	err = db.AddEntry(ctx, "test", id, EntryInput{Start: Wall{from.UTC()}, Duration: until.Sub(from)})
 	if KindOf(err) != Invalid {
 		t.Fatalf("window: %v", err)
 	}

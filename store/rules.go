@@ -124,8 +124,9 @@ func Evaluate(f *Facts, st State, set Settings, now time.Time) Readiness {
 				recheck(deadline.Add(time.Second))
 			}
 		}
-		// 9.
-		if eq(f.Connector, "stopped") && !is(f.Reachable, false) {
+		// 9. Only an endpoint known to answer has a connector that is
+		// down rather than a machine that is unreachable.
+		if eq(f.Connector, "stopped") && is(f.Reachable, true) {
 			raise(ConnectorDown, "connector = stopped while the endpoint answers")
 		}
 	}
@@ -157,7 +158,8 @@ func Evaluate(f *Facts, st State, set Settings, now time.Time) Readiness {
 	if is(f.SubscriptionValid, false) {
 		raise(SubscriptionMissing, "subscription_valid = false")
 	}
-	if windows && f.WSUSLastReportAt != nil {
+	// The WSUS check is a consequence too while power is not on.
+	if windows && poweredOn && f.WSUSLastReportAt != nil {
 		deadline := f.WSUSLastReportAt.Add(set.WSUSAfter)
 		if now.After(deadline) {
 			raise(WSUSCommunicationProblems, "last WSUS report %s, limit %s", f.WSUSLastReportAt.UTC().Format(time.RFC3339), set.WSUSAfter)
@@ -169,7 +171,7 @@ func Evaluate(f *Facts, st State, set Settings, now time.Time) Readiness {
 	if s := st.Suspension; s != nil {
 		if s.ActiveAt(now) {
 			if s.CyclesRemaining != nil {
-				raise(SuspendedByUser, "suspended for %d more cycle(s): %s", *s.CyclesRemaining, s.Reason)
+				raise(SuspendedByUser, "suspended for %d more maintenance window(s): %s", *s.CyclesRemaining, s.Reason)
 			} else {
 				raise(SuspendedByUser, "suspended until %s: %s", s.Until.UTC().Format(time.RFC3339), s.Reason)
 			}
@@ -181,14 +183,17 @@ func Evaluate(f *Facts, st State, set Settings, now time.Time) Readiness {
 			recheck(*s.Until)
 		}
 	}
-	// 16. Maintenance.
+	// 16. Maintenance, unless patching does not apply at all: such an
+	// endpoint is never scheduled.
 	p := st.Plan
+	inapplicable := is(f.PlatformSupported, false)
 	switch {
+	case inapplicable:
 	case !p.Assigned:
 		raise(MaintenanceWindowRequired, "no schedule assigned")
 	case p.Entries == 0:
 		raise(NoMaintenanceEntry, "schedule has no entries")
-	case !p.LastEnd.After(now):
+	case !p.OpenEnded && !p.LastEnd.After(now):
 		raise(MaintenanceWindowExpired, "last window ended %s", p.LastEnd.UTC().Format(time.RFC3339))
 	case p.FirstStart.After(now):
 		raise(AwaitingMaintenanceWindow, "first window opens %s", p.FirstStart.UTC().Format(time.RFC3339))
@@ -196,7 +201,7 @@ func Evaluate(f *Facts, st State, set Settings, now time.Time) Readiness {
 	case is(f.LastWindowTimedOut, true):
 		raise(MaintenanceWindowTimeout, "last window timed out")
 	}
-	if p.Assigned && p.Entries > 0 {
+	if p.Assigned && p.Entries > 0 && !p.OpenEnded && !inapplicable {
 		recheck(p.LastEnd)
 	}
 	r.Impact = ImpactOf(r.Codes())

@@ -138,7 +138,30 @@ func TestEvaluateRules(t *testing.T) {
 			f.RebootRequiredSince = ptr(now.Add(-time.Hour))
 			s.Suspension = &Suspension{CyclesRemaining: ptr(1)}
 			s.Plan = Plan{}
-		}, []Code{PatchingInapplicable, InvalidCredentials, UnsupportedPSVersion, PendingRebootSuspension, SuspendedByUser, MaintenanceWindowRequired}},
+		}, []Code{PatchingInapplicable, InvalidCredentials, UnsupportedPSVersion, PendingRebootSuspension, SuspendedByUser}},
+		// The amended rules (design rules 3, 9 and 16).
+		{"9 connector stopped, reachable unknown is not connector-down", func(f *Facts, s *State) {
+			f.Connector, f.Reachable = ptr("stopped"), nil
+		}, nil},
+		{"3 powered off skips the WSUS check", func(f *Facts, s *State) {
+			f.OSFamily, f.Power = ptr("windows"), ptr("off")
+			f.WSUSLastReportAt = ptr(now.Add(-30 * 24 * time.Hour))
+		}, []Code{PoweredOff}},
+		{"3 power unknown skips the WSUS check too", func(f *Facts, s *State) {
+			f.OSFamily, f.Power = ptr("windows"), ptr("unknown")
+			f.WSUSLastReportAt = ptr(now.Add(-30 * 24 * time.Hour))
+		}, []Code{PowerUnknown}},
+		{"16 skipped while patching-inapplicable: no schedule needed", func(f *Facts, s *State) {
+			f.PlatformSupported = ptr(false)
+			s.Plan = Plan{}
+		}, []Code{PatchingInapplicable}},
+		{"16 skipped while patching-inapplicable: an expired schedule says nothing", func(f *Facts, s *State) {
+			f.PlatformSupported = ptr(false)
+			s.Plan = Plan{Assigned: true, Entries: 1, FirstStart: now.Add(-60 * 24 * time.Hour), LastEnd: now.Add(-24 * time.Hour)}
+		}, []Code{PatchingInapplicable}},
+		{"16 an open-ended series never expires", func(f *Facts, s *State) {
+			s.Plan = Plan{Assigned: true, Entries: 1, FirstStart: now.Add(-400 * 24 * time.Hour), OpenEnded: true}
+		}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -250,24 +273,34 @@ func TestRecheckAt(t *testing.T) {
 }
 
 func TestSchedulePlan(t *testing.T) {
-	start := now.Add(-48 * time.Hour)
-	weekly := ScheduleEntry{StartsAt: start, EndsAt: start.Add(2 * time.Hour), RepeatWeekly: true, RepeatUntil: ptr(start.Add(3 * week))}
-	s := &Schedule{Entries: []ScheduleEntry{weekly}}
+	start := now.Add(-48 * time.Hour).Truncate(time.Second)
+	weekly := ScheduleEntry{Start: Wall{start.UTC()}, Duration: 2 * time.Hour, RRule: "FREQ=WEEKLY;COUNT=4"}
+	s := &Schedule{Timezone: "UTC", Entries: []ScheduleEntry{weekly}}
 	p := PlanOf(s)
-	if !p.FirstStart.Equal(start) || !p.LastEnd.Equal(start.Add(3*week+2*time.Hour)) {
+	if !p.FirstStart.Equal(start) || !p.LastEnd.Equal(start.Add(3*week+2*time.Hour)) || p.OpenEnded {
 		t.Fatalf("plan = %+v", p)
 	}
 	w, ok := s.NextWindow(now)
 	if !ok || !w.Start.Equal(start.Add(week)) {
 		t.Fatalf("next window = %v %v", w, ok)
 	}
-	if n := s.WindowsEndedBetween(start, start.Add(2*week+2*time.Hour)); n != 3 {
-		t.Fatalf("windows ended = %d, want 3", n)
+	if n := s.cycleWindows(start.Add(-time.Second), start.Add(2*time.Hour), start.Add(2*week+2*time.Hour)); n != 2 {
+		t.Fatalf("windows ended = %d, want 2 (the first ended at the mark)", n)
 	}
-	if n := s.WindowsEndedBetween(start.Add(3*week+2*time.Hour), now.Add(100*week)); n != 0 {
+	if n := s.cycleWindows(start.Add(-time.Second), start.Add(3*week+2*time.Hour), now.Add(100*week)); n != 0 {
 		t.Fatalf("windows ended after the series = %d", n)
 	}
 	if _, ok := s.NextWindow(start.Add(4 * week)); ok {
 		t.Fatal("a window after the series ended")
 	}
+	// Without COUNT or UNTIL a series never expires.
+	s.Entries[0].RRule = "FREQ=WEEKLY"
+	if p := PlanOf(s); !p.OpenEnded || !p.LastEnd.IsZero() {
+		t.Fatalf("open-ended plan = %+v", p)
+	}
+	if got := Evaluate(&Facts{Name: "x"}, State{Plan: PlanOf(s)}, DefaultSettings, now.Add(1000*week)).Codes(); len(got) != 0 {
+		t.Fatalf("an open-ended schedule expired: %v", got)
+	}
 }
+
+const week = 7 * 24 * time.Hour

@@ -13,7 +13,7 @@ import (
 
 // loadSchedules reads every schedule with its entries.
 func loadSchedules(q queryer) ([]Schedule, error) {
-	rows, err := q.Query(`SELECT s.id, s.name, s.description FROM schedules s ORDER BY s.name`)
+	rows, err := q.Query(`SELECT s.id, s.name, s.description, s.timezone FROM schedules s ORDER BY s.name`)
 	if err != nil {
 		return nil, err
 	}
@@ -21,7 +21,7 @@ func loadSchedules(q queryer) ([]Schedule, error) {
 	index := map[int64]int{}
 	for rows.Next() {
 		var s Schedule
-		if err := rows.Scan(&s.ID, &s.Name, &s.Description); err != nil {
+		if err := rows.Scan(&s.ID, &s.Name, &s.Description, &s.Timezone); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -32,19 +32,22 @@ func loadSchedules(q queryer) ([]Schedule, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = q.Query(`SELECT id, schedule_id, starts_at, ends_at, repeat_weekly, repeat_until FROM schedule_entries ORDER BY starts_at, id`)
+	rows, err = q.Query(`SELECT id, schedule_id, starts_local, duration_seconds, rrule, created_at FROM schedule_entries ORDER BY starts_local, id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var e ScheduleEntry
-		var sid, start, end int64
-		var until *int64
-		if err := rows.Scan(&e.ID, &sid, &start, &end, &e.RepeatWeekly, &until); err != nil {
+		var sid, secs, created int64
+		var start string
+		if err := rows.Scan(&e.ID, &sid, &start, &secs, &e.RRule, &created); err != nil {
 			return nil, err
 		}
-		e.StartsAt, e.EndsAt, e.RepeatUntil = time.Unix(start, 0).UTC(), time.Unix(end, 0).UTC(), fromUnix(until)
+		if e.Start, err = ParseWall(start); err != nil {
+			return nil, err
+		}
+		e.Duration, e.CreatedAt = time.Duration(secs)*time.Second, time.Unix(created, 0).UTC()
 		if i, ok := index[sid]; ok {
 			out[i].Entries = append(out[i].Entries, e)
 		}
@@ -120,23 +123,69 @@ func (db *DB) Schedule(ctx context.Context, id int64) (*Schedule, error) {
 	return nil, errorf(NotFound, "schedule %d does not exist", id)
 }
 
-// ScheduleInput is a schedule's name and description, as typed.
+// ScheduleInput is a schedule's name, description and time zone, as typed.
 type ScheduleInput struct {
 	Name        string
 	Description string
+	Timezone    string // IANA; "" is UTC
 }
 
 func (in *ScheduleInput) validate() error {
-	in.Name, in.Description = strings.TrimSpace(in.Name), strings.TrimSpace(in.Description)
+	in.Name, in.Description, in.Timezone = strings.TrimSpace(in.Name), strings.TrimSpace(in.Description), strings.TrimSpace(in.Timezone)
+	if in.Timezone == "" {
+		in.Timezone = "UTC"
+	}
+	var d []FieldError
 	switch {
 	case in.Name == "":
-		return &Error{Kind: Invalid, Message: "Give the schedule a name.", Details: []FieldError{{Field: "name", Message: "Give the schedule a name."}}}
+		d = append(d, FieldError{Field: "name", Message: "Give the schedule a name."})
 	case len(in.Name) > 100:
-		return &Error{Kind: Invalid, Message: "The name is at most 100 characters.", Details: []FieldError{{Field: "name", Message: "The name is at most 100 characters."}}}
-	case len(in.Description) > 1000:
-		return &Error{Kind: Invalid, Message: "The description is at most 1,000 characters.", Details: []FieldError{{Field: "description", Message: "The description is at most 1,000 characters."}}}
+		d = append(d, FieldError{Field: "name", Message: "The name is at most 100 characters."})
+	}
+	if len(in.Description) > 1000 {
+		d = append(d, FieldError{Field: "description", Message: "The description is at most 1,000 characters."})
+	}
+	if _, err := LoadZone(in.Timezone); err != nil {
+		d = append(d, FieldError{Field: "timezone", Message: "Give an IANA time zone such as Europe/Berlin, America/New_York or UTC."})
+	}
+	if len(d) > 0 {
+		return &Error{Kind: Invalid, Message: d[0].Message, Details: d}
 	}
 	return nil
+}
+
+// EntryInput is one entry as typed: a local start, a duration and a rule.
+type EntryInput struct {
+	Start    Wall
+	Duration time.Duration
+	RRule    string
+}
+
+// MaxWindow is the longest window an entry may have.
+const MaxWindow = 7 * 24 * time.Hour
+
+// validate checks an entry; field names carry a prefix for entry i of a list.
+func (in *EntryInput) validate(prefix string) []FieldError {
+	var d []FieldError
+	if in.Start.IsZero() {
+		d = append(d, FieldError{Field: prefix + "starts_at", Message: "Give the local date and time the window starts."})
+	}
+	if in.Duration < time.Minute || in.Duration > MaxWindow {
+		d = append(d, FieldError{Field: prefix + "duration_minutes", Message: "A window lasts from 1 minute to 7 days (10,080 minutes)."})
+	}
+	rule, err := ParseRecurrence(in.RRule)
+	if err != nil {
+		d = append(d, FieldError{Field: prefix + "rrule", Message: upperFirst(err.Error()) + "."})
+	}
+	in.RRule = rule
+	return d
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func uniqueName(err error, what, name string) error {
@@ -146,37 +195,77 @@ func uniqueName(err error, what, name string) error {
 	return err
 }
 
-// CreateSchedule adds an empty schedule.
-func (db *DB) CreateSchedule(ctx context.Context, actor string, in ScheduleInput) (int64, error) {
-	if err := in.validate(); err != nil {
+// CreateSchedule adds a schedule with its entries (there may be none yet).
+func (db *DB) CreateSchedule(ctx context.Context, actor string, in ScheduleInput, entries ...EntryInput) (int64, error) {
+	if err := validateSchedule(&in, entries); err != nil {
 		return 0, err
 	}
 	var id int64
 	err := db.update(ctx, func(t *txn) error {
-		err := t.QueryRow(`INSERT INTO schedules (name, description, cycles_counted_until, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
-			in.Name, in.Description, t.now.Unix(), t.now.Unix()).Scan(&id)
+		err := t.QueryRow(`INSERT INTO schedules (name, description, timezone, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+			in.Name, in.Description, in.Timezone, t.now.Unix()).Scan(&id)
 		if err != nil {
 			return uniqueName(err, "schedule", in.Name)
 		}
-		return t.audit(actor, "schedule.create", fmt.Sprintf("created schedule %q", in.Name), nil)
+		if err := t.insertEntries(id, entries); err != nil {
+			return err
+		}
+		t.plans = nil
+		return t.audit(actor, "schedule.create", fmt.Sprintf("created schedule %q (%s, %d entries)", in.Name, in.Timezone, len(entries)), nil)
 	})
 	return id, err
 }
 
-// UpdateSchedule renames or re-describes a schedule.
-func (db *DB) UpdateSchedule(ctx context.Context, actor string, id int64, in ScheduleInput) error {
+// validateSchedule checks a schedule and its entries, each problem against
+// its field (entries[i].field for the entries of a list).
+func validateSchedule(in *ScheduleInput, entries []EntryInput) error {
+	var d []FieldError
 	if err := in.validate(); err != nil {
-		return err
+		d = append(d, err.(*Error).Details...)
 	}
-	return db.update(ctx, func(t *txn) error {
-		old, err := t.scheduleName(id)
-		if err != nil {
+	if len(entries) > 100 {
+		d = append(d, FieldError{Field: "entries", Message: "A schedule has at most 100 entries."})
+	}
+	for i := range entries {
+		d = append(d, entries[i].validate(fmt.Sprintf("entries[%d].", i))...)
+	}
+	if len(d) > 0 {
+		return &Error{Kind: Invalid, Message: d[0].Message, Details: d}
+	}
+	return nil
+}
+
+func (t *txn) insertEntries(scheduleID int64, entries []EntryInput) error {
+	for _, e := range entries {
+		if _, err := t.Exec(`INSERT INTO schedule_entries (schedule_id, starts_local, duration_seconds, rrule, created_at) VALUES (?, ?, ?, ?, ?)`,
+			scheduleID, e.Start.Format("2006-01-02T15:04:05"), int64(e.Duration/time.Second), e.RRule, t.now.Unix()); err != nil {
 			return err
 		}
-		if _, err := t.Exec(`UPDATE schedules SET name = ?, description = ? WHERE id = ?`, in.Name, in.Description, id); err != nil {
-			return uniqueName(err, "schedule", in.Name)
+	}
+	return nil
+}
+
+// UpdateSchedule changes a schedule's name, description and zone; with
+// entries (not nil) it replaces them too. Its endpoints are re-evaluated.
+func (db *DB) UpdateSchedule(ctx context.Context, actor string, id int64, in ScheduleInput, entries []EntryInput) error {
+	if err := validateSchedule(&in, entries); err != nil {
+		return err
+	}
+	return db.changeEntries(ctx, actor, id, "schedule.update", func(t *txn, old string) (string, error) {
+		if _, err := t.Exec(`UPDATE schedules SET name = ?, description = ?, timezone = ? WHERE id = ?`, in.Name, in.Description, in.Timezone, id); err != nil {
+			return "", uniqueName(err, "schedule", in.Name)
 		}
-		return t.audit(actor, "schedule.update", fmt.Sprintf("schedule %q: name %q, description %q", old, in.Name, in.Description), nil)
+		what := fmt.Sprintf("schedule %q: name %q, description %q, time zone %s", old, in.Name, in.Description, in.Timezone)
+		if entries != nil {
+			if _, err := t.Exec(`DELETE FROM schedule_entries WHERE schedule_id = ?`, id); err != nil {
+				return "", err
+			}
+			if err := t.insertEntries(id, entries); err != nil {
+				return "", err
+			}
+			what += fmt.Sprintf(", %d entries", len(entries))
+		}
+		return what, nil
 	})
 }
 
@@ -186,6 +275,9 @@ func (db *DB) DeleteSchedule(ctx context.Context, actor string, id int64) error 
 	return db.update(ctx, func(t *txn) error {
 		name, err := t.scheduleName(id)
 		if err != nil {
+			return err
+		}
+		if err := t.countCycles(); err != nil {
 			return err
 		}
 		ids, err := t.ids(`SELECT id FROM endpoints WHERE schedule_id = ?`, id)
@@ -204,38 +296,17 @@ func (db *DB) DeleteSchedule(ctx context.Context, actor string, id int64) error 
 	})
 }
 
-// EntryInput is one window as typed in a form.
-type EntryInput struct {
-	StartsAt, EndsAt time.Time
-	RepeatWeekly     bool
-	RepeatUntil      *time.Time
-}
-
-// AddEntry adds a window (or weekly series) to a schedule and re-evaluates
-// the endpoints on it.
+// AddEntry adds an entry to a schedule and re-evaluates its endpoints.
 func (db *DB) AddEntry(ctx context.Context, actor string, scheduleID int64, in EntryInput) error {
-	in.StartsAt, in.EndsAt, in.RepeatUntil = in.StartsAt.Truncate(time.Second), in.EndsAt.Truncate(time.Second), toSecond(in.RepeatUntil)
-	var details []FieldError
-	if !in.EndsAt.After(in.StartsAt) {
-		details = append(details, FieldError{Field: "ends_at", Message: "End must be after start."})
-	}
-	if in.RepeatWeekly && (in.RepeatUntil == nil || in.RepeatUntil.Before(in.StartsAt)) {
-		details = append(details, FieldError{Field: "repeat_until", Message: "A weekly window needs a repeat-until date on or after its start."})
-	}
-	if len(details) > 0 {
-		return &Error{Kind: Invalid, Message: details[0].Message, Details: details}
-	}
-	if !in.RepeatWeekly {
-		in.RepeatUntil = nil
+	if d := in.validate(""); len(d) > 0 {
+		return &Error{Kind: Invalid, Message: d[0].Message, Details: d}
 	}
 	return db.changeEntries(ctx, actor, scheduleID, "schedule.entry.add", func(t *txn, name string) (string, error) {
-		_, err := t.Exec(`INSERT INTO schedule_entries (schedule_id, starts_at, ends_at, repeat_weekly, repeat_until) VALUES (?, ?, ?, ?, ?)`,
-			scheduleID, in.StartsAt.Unix(), in.EndsAt.Unix(), in.RepeatWeekly, unix(in.RepeatUntil))
-		what := fmt.Sprintf("added a window %s – %s to %q", in.StartsAt.Format(time.RFC3339), in.EndsAt.Format(time.RFC3339), name)
-		if in.RepeatWeekly {
-			what += ", weekly until " + in.RepeatUntil.Format(time.RFC3339)
+		what := fmt.Sprintf("added an entry to %q: %s for %s", name, in.Start, in.Duration)
+		if in.RRule != "" {
+			what += ", " + in.RRule
 		}
-		return what, err
+		return what, t.insertEntries(scheduleID, []EntryInput{in})
 	})
 }
 
@@ -257,6 +328,11 @@ func (db *DB) changeEntries(ctx context.Context, actor string, scheduleID int64,
 	return db.update(ctx, func(t *txn) error {
 		name, err := t.scheduleName(scheduleID)
 		if err != nil {
+			return err
+		}
+		// Windows that have ended count against suspensions on the
+		// calendar as it was; the change applies from now on.
+		if err := t.countCycles(); err != nil {
 			return err
 		}
 		summary, err := change(t, name)
@@ -286,39 +362,61 @@ func (t *txn) reevaluateWhere(cond string, args ...any) error {
 	}
 }
 
-// CountCycles uses up suspension cycles for every schedule window that has
-// ended since the last call, and re-evaluates the endpoints concerned.
+// CountCycles uses up suspension cycles for the windows that have ended
+// since they were last counted, and re-evaluates the endpoints concerned.
 func (db *DB) CountCycles(ctx context.Context) error {
-	return db.update(ctx, func(t *txn) error {
-		all, err := loadSchedules(t.Tx)
+	return db.update(ctx, func(t *txn) error { return t.countCycles() })
+}
+
+// countCycles counts, for every suspension by cycles still running, the
+// windows of its endpoint's schedule that ended since it was last counted
+// (see Schedule.cycleWindows). Suspensions made together share their
+// times, so the windows are counted once per schedule and group.
+func (t *txn) countCycles() error {
+	type group struct {
+		schedule        int64
+		made, countedTo int64
+	}
+	var groups []group
+	if err := eachRow(t.Tx, `SELECT DISTINCT coalesce(e.schedule_id, 0), s.created_at, s.counted_to FROM suspensions s
+		JOIN endpoints e ON e.id = s.endpoint_id WHERE s.cycles_remaining > 0 AND s.counted_to < ?`, func(r *sql.Rows) error {
+		var g group
+		err := r.Scan(&g.schedule, &g.made, &g.countedTo)
+		groups = append(groups, g)
+		return err
+	}, t.now.Unix()); err != nil || len(groups) == 0 {
+		return err
+	}
+	all, err := loadSchedules(t.Tx)
+	if err != nil {
+		return err
+	}
+	byID := map[int64]*Schedule{}
+	for i := range all {
+		byID[all[i].ID] = &all[i]
+	}
+	for _, g := range groups {
+		n := byID[g.schedule].cycleWindows(time.Unix(g.made, 0), time.Unix(g.countedTo, 0), t.now)
+		if n == 0 {
+			continue // nothing ended: a quiet tick writes nothing
+		}
+		where := `cycles_remaining > 0 AND created_at = ? AND counted_to = ? AND endpoint_id IN (SELECT id FROM endpoints WHERE coalesce(schedule_id, 0) = ?)`
+		args := []any{g.made, g.countedTo, g.schedule}
+		ended, err := t.ids(`SELECT endpoint_id FROM suspensions WHERE `+where+` AND cycles_remaining <= ?`, append(args, n)...)
 		if err != nil {
 			return err
 		}
-		for i := range all {
-			s := &all[i]
-			var counted int64
-			if err := t.QueryRow(`SELECT cycles_counted_until FROM schedules WHERE id = ?`, s.ID).Scan(&counted); err != nil {
-				return err
-			}
-			// Windows ending in (counted, now] use up cycles; with none, the
-			// mark stays where it is and the next call looks at a longer span.
-			n := s.WindowsEndedBetween(time.Unix(counted, 0), t.now)
-			if n == 0 {
-				continue
-			}
-			if _, err := t.Exec(`UPDATE schedules SET cycles_counted_until = ? WHERE id = ?`, t.now.Unix(), s.ID); err != nil {
-				return err
-			}
-			if _, err := t.Exec(`UPDATE suspensions SET cycles_remaining = max(cycles_remaining - ?, 0)
-				WHERE cycles_remaining > 0 AND endpoint_id IN (SELECT id FROM endpoints WHERE schedule_id = ?)`, n, s.ID); err != nil {
-				return err
-			}
-			if err := t.reevaluateWhere(`schedule_id = ? AND id IN (SELECT endpoint_id FROM suspensions WHERE cycles_remaining IS NOT NULL)`, s.ID); err != nil {
+		if _, err := t.Exec(`UPDATE suspensions SET cycles_remaining = max(cycles_remaining - ?, 0), counted_to = ? WHERE `+where,
+			append([]any{n, t.now.Unix()}, args...)...); err != nil {
+			return err
+		}
+		if len(ended) > 0 {
+			if err := t.reevaluate(ended); err != nil {
 				return err
 			}
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // scheduleName returns a schedule's name, or NotFound.

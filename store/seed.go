@@ -327,7 +327,7 @@ func (g *Generator) batch(firstID int64, n int, schedIDs []int64, plans map[int6
 		b.listed[id] = &e
 		if susp != nil {
 			b.suspensions = append(b.suspensions, id, susp.CyclesRemaining, unix(susp.From), unix(susp.Until), susp.Reason,
-				susp.CreatedBy, susp.CreatedAt.Unix())
+				susp.CreatedBy, susp.CreatedAt.Unix(), countedTo(susp))
 		}
 	}
 	return b
@@ -344,7 +344,7 @@ func (b *seedBatch) insert(t *txn) error {
 			max_disk_pct, low_disk, recheck_at, facts_updated_at, created_at)`, factCount + 11, b.endpoints},
 		{`INSERT INTO drives (endpoint_id, mount, total_bytes, used_bytes)`, 4, b.drives},
 		{`INSERT INTO endpoint_exemptions (endpoint_id, code, position, since, evidence)`, 5, b.exemptions},
-		{`INSERT INTO suspensions (endpoint_id, cycles_remaining, from_at, until_at, reason, created_by, created_at)`, 7, b.suspensions},
+		{`INSERT INTO suspensions (endpoint_id, cycles_remaining, from_at, until_at, reason, created_by, created_at, counted_to)`, 8, b.suspensions},
 	} {
 		ins := t.bulk(table.head, table.cols)
 		for i := 0; i < len(table.rows); i += table.cols {
@@ -462,33 +462,32 @@ func (db *DB) DemoSchedules(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	now := db.now()
-	day := 24 * time.Hour
-	sunday := now.Truncate(day).Add(-time.Duration(now.Weekday()) * day).Add(2 * time.Hour)
-	type sched struct {
-		name, desc string
-		entries    []EntryInput
+	// A wall time some days from now (negative: ago) at a local hour.
+	at := func(zone string, days, hour int) Wall {
+		loc, _ := time.LoadLocation(zone)
+		y, m, d := now.In(loc).Date()
+		return Wall{time.Date(y, m, d+days, hour, 0, 0, 0, time.UTC)}
 	}
-	until := func(d time.Duration) *time.Time { t := now.Add(d); return &t }
+	type sched struct {
+		name, desc, zone string
+		entries          []EntryInput
+	}
 	plans := []sched{
-		{"Weekly Sunday 02:00", "Standard weekly window for production Linux and Windows servers.",
-			[]EntryInput{{StartsAt: sunday.Add(-8 * 7 * day), EndsAt: sunday.Add(-8*7*day + 4*time.Hour), RepeatWeekly: true, RepeatUntil: until(365 * day)}}},
-		{"Patch Tuesday +1", "Windows servers, the evening after Microsoft's monthly release.",
-			[]EntryInput{{StartsAt: sunday.Add(-5*7*day + 2*day + 18*time.Hour), EndsAt: sunday.Add(-5*7*day + 2*day + 22*time.Hour), RepeatWeekly: true, RepeatUntil: until(180 * day)}}},
-		{"Q1 rollout", "New estate joining in the first quarter; windows start next month.",
-			[]EntryInput{{StartsAt: now.Add(30 * day), EndsAt: now.Add(30*day + 6*time.Hour)}}},
-		{"Legacy 2025", "Old schedule whose windows have all ended.",
-			[]EntryInput{{StartsAt: now.Add(-400 * day), EndsAt: now.Add(-400*day + 4*time.Hour), RepeatWeekly: true, RepeatUntil: until(-60 * day)}}},
-		{"Unplanned", "Created but never given a window.", nil},
+		{"Linux prod: Sundays 02:00–06:00 Berlin", "Weekly window for production Linux servers, Berlin wall time all year.", "Europe/Berlin",
+			[]EntryInput{{Start: at("Europe/Berlin", -90, 2), Duration: 4 * time.Hour, RRule: "FREQ=WEEKLY;BYDAY=SU"}}},
+		{"Windows: Patch Tuesday + 1, 22:00 Berlin", "Windows servers, the Wednesday after Microsoft's monthly release (the second Tuesday).", "Europe/Berlin",
+			[]EntryInput{{Start: at("Europe/Berlin", -120, 22), Duration: 4 * time.Hour, RRule: "FREQ=MONTHLY;BYDAY=WE;BYMONTHDAY=9,10,11,12,13,14,15"}}},
+		{"US datacenter: first Saturday 23:00 New York", "Monthly window for the New York racks.", "America/New_York",
+			[]EntryInput{{Start: at("America/New_York", -100, 23), Duration: 5 * time.Hour, RRule: "FREQ=MONTHLY;BYDAY=1SA"}}},
+		{"Q1 rollout: one window next month", "New estate joining in the first quarter; its only window is ahead.", "UTC",
+			[]EntryInput{{Start: at("UTC", 30, 20), Duration: 6 * time.Hour}}},
+		{"Legacy 2025: ended", "Old weekly schedule whose windows have all ended.", "UTC",
+			[]EntryInput{{Start: at("UTC", -400, 2), Duration: 4 * time.Hour, RRule: "FREQ=WEEKLY;UNTIL=" + at("UTC", -60, 0).Format("20060102T150405")}}},
+		{"Unplanned: no windows yet", "Created but never given a window.", "UTC", nil},
 	}
 	for _, p := range plans {
-		id, err := db.CreateSchedule(ctx, "demo", ScheduleInput{Name: p.name, Description: p.desc})
-		if err != nil {
+		if _, err := db.CreateSchedule(ctx, "demo", ScheduleInput{Name: p.name, Description: p.desc, Timezone: p.zone}, p.entries...); err != nil {
 			return false, err
-		}
-		for _, e := range p.entries {
-			if err := db.AddEntry(ctx, "demo", id, e); err != nil {
-				return false, err
-			}
 		}
 	}
 	return true, nil

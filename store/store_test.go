@@ -245,7 +245,7 @@ func TestSchedulesAndCycles(t *testing.T) {
 	}
 	// A daily-ish weekly series starting in an hour: awaiting.
 	start := now.Add(time.Hour)
-	err = db.AddEntry(ctx, "alice", id, EntryInput{StartsAt: start, EndsAt: start.Add(2 * time.Hour), RepeatWeekly: true, RepeatUntil: ptr(start.Add(2 * week))})
+	err = db.AddEntry(ctx, "alice", id, EntryInput{Start: Wall{start.UTC()}, Duration: 2 * time.Hour, RRule: "FREQ=WEEKLY;COUNT=3"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,13 +20,13 @@ type part struct {
 var parts = map[string]part{
 	"suspension": {
 		read: `SELECT json_object('cycles', cycles_remaining, 'from', from_at, 'until', until_at, 'reason', reason,
-			'by', created_by, 'at', created_at) FROM suspensions WHERE endpoint_id = ?`,
+			'by', created_by, 'at', created_at, 'counted', counted_to) FROM suspensions WHERE endpoint_id = ?`,
 		write: func(t *txn, id int64, v sql.NullString) error {
 			if _, err := t.Exec(`DELETE FROM suspensions WHERE endpoint_id = ?`, id); err != nil || !v.Valid {
 				return err
 			}
-			_, err := t.Exec(`INSERT INTO suspensions (endpoint_id, cycles_remaining, from_at, until_at, reason, created_by, created_at)
-				SELECT ?, j->>'cycles', j->>'from', j->>'until', j->>'reason', j->>'by', j->>'at' FROM (SELECT json(?) AS j)`, id, v.String)
+			_, err := t.Exec(`INSERT INTO suspensions (endpoint_id, cycles_remaining, from_at, until_at, reason, created_by, created_at, counted_to)
+				SELECT ?, j->>'cycles', j->>'from', j->>'until', j->>'reason', j->>'by', j->>'at', j->>'counted' FROM (SELECT json(?) AS j)`, id, v.String)
 			return err
 		},
 	},

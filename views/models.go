@@ -309,6 +309,7 @@ type AccountPage struct {
 // ScheduleRow is one schedule in the list.
 type ScheduleRow struct {
 	ID                                 int64
+	Timezone                           string
 	Name, Description, NextWindow, URL string
 	Entries                            int
 	Endpoints                          int64
@@ -325,18 +326,29 @@ type SchedulesPage struct {
 
 // EntryRow is one window of a schedule.
 type EntryRow struct {
-	ID                   int64
-	Starts, Ends, Repeat string
-	Status               string
+	ID                             int64
+	Starts, Duration, Repeat, Rule string
+	Status                         string
+}
+
+// WindowRow is one coming window, in the schedule's zone and the user's.
+type WindowRow struct {
+	Local, Yours string
+	Open         bool
 }
 
 // SchedulePage is one schedule with its windows.
 type SchedulePage struct {
 	Page
 	ScheduleRow
-	Entries []EntryRow
-	Errors  map[string]string
-	Form    map[string]string
+	Entries     []EntryRow
+	Windows     []WindowRow
+	Problems    []string // overlapping or past windows
+	ZoneDiffers bool     // the user's zone is not the schedule's
+	UserZone    string
+	Presets     []Option
+	Errors      map[string]string
+	Form        map[string]string
 }
 
 // AuditRow is one audit entry.

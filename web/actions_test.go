@@ -241,15 +241,18 @@ func TestSchedulesPages(t *testing.T) {
 	if res.StatusCode != http.StatusConflict || !strings.Contains(body, "already exists") {
 		t.Fatalf("duplicate %d", res.StatusCode)
 	}
-	res, body = c.post(loc+"/entries", url.Values{"starts_at": {"2030-01-01T02:00"}, "ends_at": {"2030-01-01T01:00"}})
-	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `value="2030-01-01T02:00"`) {
+	res, body = c.post(loc+"/entries", url.Values{"starts_at": {"2030-01-01T02:00"}, "duration_minutes": {"0"}, "kind": {"weekly"}, "days": {"TU"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `value="2030-01-01T02:00"`) || !strings.Contains(body, "A window lasts from 1 minute") {
 		t.Fatalf("impossible window %d", res.StatusCode)
 	}
-	res, _ = c.post(loc+"/entries", url.Values{"starts_at": {"2030-01-01T02:00"}, "ends_at": {"2030-01-01T04:00"}, "repeat_weekly": {"1"}, "repeat_until": {"2030-06-01T00:00"}})
+	if !strings.Contains(body, `value="TU" checked`) {
+		t.Fatal("the chosen days were not kept")
+	}
+	res, _ = c.post(loc+"/entries", url.Values{"starts_at": {"2030-01-01T02:00"}, "duration_minutes": {"120"}, "kind": {"weekly"}, "days": {"TU"}, "until": {"2030-06-01"}})
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("add window %d", res.StatusCode)
 	}
-	if body := mustGet(c, loc); !strings.Contains(body, "weekly until 2030-06-01") || !strings.Contains(body, "opens in") {
+	if body := mustGet(c, loc); !strings.Contains(body, "every week on Tuesday, until 2030-06-01") || !strings.Contains(body, "opens in") {
 		t.Fatal("window not shown")
 	}
 	// Deleting asks first, saying what follows; only the confirmed post deletes.

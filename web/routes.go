@@ -33,6 +33,13 @@ func (s *Server) routes() {
 	e.POST("/api/v1/endpoints/:name/unsuspend", s.apiUnsuspend, api...)
 	e.POST("/api/v1/endpoints/:name/acknowledge-reboot", s.apiAcknowledgeReboot, api...)
 	e.POST("/api/v1/endpoints/:name/labels", s.apiLabels, api...)
+	e.PUT("/api/v1/endpoints/:name/schedule", s.apiEndpointSchedule, api...)
+	e.GET("/api/v1/schedules", s.apiSchedules, api...)
+	e.POST("/api/v1/schedules", s.apiScheduleCreate, api...)
+	e.GET("/api/v1/schedules/:id", s.apiSchedule, api...) // also :id.ics
+	e.PUT("/api/v1/schedules/:id", s.apiScheduleUpdate, api...)
+	e.DELETE("/api/v1/schedules/:id", s.apiScheduleDelete, api...)
+	e.GET("/api/v1/schedules/:id/windows", s.apiWindows, api...)
 	e.GET("/api/v1/views", s.apiViews, api...)
 	e.POST("/api/v1/views", s.apiViewCreate, api...)
 	e.DELETE("/api/v1/views/:id", s.apiViewDelete, api...)
@@ -57,7 +64,7 @@ func (s *Server) routes() {
 	e.GET("/servers/:id", s.serverShow, viewer...)
 	e.POST("/servers/columns", s.saveColumns, viewer...)
 	e.GET("/schedules", s.schedulesList, viewer...)
-	e.GET("/schedules/:id", s.scheduleShow, viewer...)
+	e.GET("/schedules/:id", s.scheduleShow, viewer...) // also :id.ics
 	e.GET("/kb", s.kbIndex, viewer...)
 	e.GET("/kb/:slug", s.kbPage, viewer...)
 	e.GET("/audit", s.auditList, viewer...)

@@ -14,7 +14,7 @@ import (
 )
 
 func scheduleRow(c echo.Context, sc *store.Schedule, now time.Time) views.ScheduleRow {
-	return views.ScheduleRow{ID: sc.ID, Name: sc.Name, Description: sc.Description, Entries: len(sc.Entries),
+	return views.ScheduleRow{ID: sc.ID, Name: sc.Name, Description: sc.Description, Timezone: sc.Timezone, Entries: len(sc.Entries),
 		Endpoints: int64(sc.Endpoints), URL: fmt.Sprintf("/schedules/%d", sc.ID),
 		EndpointsURL: fmt.Sprintf("/servers?schedule=%d", sc.ID), NextWindow: nextWindowText(c, sc, now)}
 }
@@ -39,6 +39,9 @@ func (s *Server) renderSchedules(c echo.Context, status int, errs, form map[stri
 }
 
 func (s *Server) scheduleShow(c echo.Context) error {
+	if strings.HasSuffix(c.Param("id"), ".ics") { // /schedules/3.ics
+		return s.scheduleICS(c)
+	}
 	return s.renderSchedule(c, http.StatusOK, nil, nil)
 }
 
@@ -58,18 +61,17 @@ func (s *Server) renderSchedule(c echo.Context, status int, errs, form map[strin
 		form = map[string]string{}
 	}
 	if _, typed := form["name"]; !typed {
-		form["name"], form["description"] = sc.Name, sc.Description
+		form["name"], form["description"], form["timezone"] = sc.Name, sc.Description, sc.Timezone
 	}
 	m := views.SchedulePage{Page: s.page(c, sc.Name, "schedules"), ScheduleRow: scheduleRow(c, sc, now), Errors: errs, Form: form}
 	if msg, ok := errs["_"]; ok {
 		m.Flash, m.FlashKind = msg, "error"
 	}
+	loc := sc.Location()
 	for _, e := range sc.Entries {
-		row := views.EntryRow{ID: e.ID, Starts: stamp(c, e.StartsAt), Ends: stamp(c, e.EndsAt), Repeat: "once"}
-		if e.RepeatWeekly {
-			row.Repeat = "weekly until " + stamp(c, *e.RepeatUntil)
-		}
-		one := store.Schedule{Entries: []store.ScheduleEntry{e}}
+		row := views.EntryRow{ID: e.ID, Starts: e.Start.Format("2006-01-02 15:04") + " " + sc.Timezone, Duration: durationWords(e.Duration),
+			Repeat: store.DescribeRule(e.RRule), Rule: e.RRule}
+		one := store.Schedule{Timezone: sc.Timezone, Entries: []store.ScheduleEntry{e}}
 		switch w, ok := one.NextWindow(now); {
 		case !ok:
 			row.Status = "ended"
@@ -80,12 +82,21 @@ func (s *Server) renderSchedule(c echo.Context, status int, errs, form map[strin
 		}
 		m.Entries = append(m.Entries, row)
 	}
+	for _, w := range sc.WindowsFrom(now, 8) {
+		m.Windows = append(m.Windows, views.WindowRow{
+			Local: w.Start.In(loc).Format("Mon 2006-01-02 15:04") + " – " + w.End.In(loc).Format("15:04 MST"),
+			Yours: stamp(c, w.Start) + " – " + w.End.In(userZone(c)).Format("15:04 MST"), Open: !w.Start.After(now)})
+	}
+	m.Problems = sc.Problems(now)
+	m.ZoneDiffers = loc.String() != userZone(c).String()
+	m.UserZone = userZone(c).String()
+	m.Presets = presetOptions(form["kind"])
 	return render(c, status, views.Schedule(m))
 }
 
 func scheduleInput(c echo.Context) (store.ScheduleInput, map[string]string) {
-	in := store.ScheduleInput{Name: c.FormValue("name"), Description: c.FormValue("description")}
-	return in, map[string]string{"name": in.Name, "description": in.Description}
+	in := store.ScheduleInput{Name: c.FormValue("name"), Description: c.FormValue("description"), Timezone: c.FormValue("timezone")}
+	return in, map[string]string{"name": in.Name, "description": in.Description, "timezone": in.Timezone}
 }
 
 func (s *Server) scheduleCreate(c echo.Context) error {
@@ -105,13 +116,13 @@ func (s *Server) scheduleUpdate(c echo.Context) error {
 		return err
 	}
 	in, form := scheduleInput(c)
-	err = s.db.UpdateSchedule(c.Request().Context(), actor(c), id, in)
+	err = s.db.UpdateSchedule(c.Request().Context(), actor(c), id, in, nil)
 	if k := store.KindOf(err); k == store.Invalid || k == store.Conflict {
 		return s.renderSchedule(c, statusOf[k], fieldErrors(err), form)
 	} else if err != nil {
 		return err
 	}
-	return redirectWithFlash(c, fmt.Sprintf("/schedules/%d", id), "ok", "Schedule saved.")
+	return s.savedSchedule(c, id, "Schedule saved.")
 }
 
 func (s *Server) scheduleDelete(c echo.Context) error {
@@ -137,30 +148,21 @@ func (s *Server) scheduleDelete(c echo.Context) error {
 	return redirectWithFlash(c, "/schedules", "ok", "Schedule deleted; its endpoints now have no schedule.")
 }
 
+// entryForm are the add-entry form's fields, as typed.
+var entryForm = []string{"starts_at", "duration_minutes", "kind", "month_day", "nth", "weekday", "offset", "until", "count", "rrule"}
+
 func (s *Server) entryAdd(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	form := map[string]string{"starts_at": c.FormValue("starts_at"), "ends_at": c.FormValue("ends_at"),
-		"repeat_weekly": c.FormValue("repeat_weekly"), "repeat_until": c.FormValue("repeat_until")}
-	in := store.EntryInput{RepeatWeekly: c.FormValue("repeat_weekly") == "1"}
-	start, err := formTime(c, "starts_at", time.UTC)
-	if err == nil && start == nil {
-		err = &store.Error{Kind: store.Invalid, Message: "starts_at is required", Details: []store.FieldError{{Field: "starts_at", Message: "is required"}}}
+	form := map[string]string{}
+	for _, k := range entryForm {
+		form[k] = c.FormValue(k)
 	}
-	var end *time.Time
+	form["days"] = strings.Join(c.Request().Form["days"], ",")
+	in, err := entryFromForm(c)
 	if err == nil {
-		end, err = formTime(c, "ends_at", time.UTC)
-		if err == nil && end == nil {
-			err = &store.Error{Kind: store.Invalid, Message: "ends_at is required", Details: []store.FieldError{{Field: "ends_at", Message: "is required"}}}
-		}
-	}
-	if err == nil {
-		in.RepeatUntil, err = formTime(c, "repeat_until", time.UTC)
-	}
-	if err == nil {
-		in.StartsAt, in.EndsAt = *start, *end
 		err = s.db.AddEntry(c.Request().Context(), actor(c), id, in)
 	}
 	if store.KindOf(err) == store.Invalid {
@@ -168,7 +170,84 @@ func (s *Server) entryAdd(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	return redirectWithFlash(c, fmt.Sprintf("/schedules/%d", id), "ok", "Window added; the schedule's endpoints were re-evaluated.")
+	return s.savedSchedule(c, id, "Entry added; the schedule's endpoints were re-evaluated.")
+}
+
+// savedSchedule goes back to a schedule after a change, flagging windows
+// that overlap or lie in the past.
+func (s *Server) savedSchedule(c echo.Context, id int64, done string) error {
+	sc, err := s.db.Schedule(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if problems := sc.Problems(time.Now()); len(problems) > 0 {
+		return redirectWithFlash(c, fmt.Sprintf("/schedules/%d", id), "error", done+" Please check: "+strings.Join(problems, " "))
+	}
+	return redirectWithFlash(c, fmt.Sprintf("/schedules/%d", id), "ok", done)
+}
+
+// entryFromForm reads the add-entry form: a local start, a duration, and a
+// preset (or a custom rule) compiled to a recurrence rule.
+func entryFromForm(c echo.Context) (store.EntryInput, error) {
+	var in store.EntryInput
+	var d []store.FieldError
+	start, err := store.ParseWall(c.FormValue("starts_at"))
+	if err != nil {
+		d = append(d, store.FieldError{Field: "starts_at", Message: "Give the local date and time the window starts, like 2026-12-09 22:00."})
+	}
+	in.Start = start
+	mins, err := strconv.Atoi(strings.TrimSpace(c.FormValue("duration_minutes")))
+	if err != nil {
+		d = append(d, store.FieldError{Field: "duration_minutes", Message: "Give the window's length in whole minutes, like 240."})
+	}
+	in.Duration = time.Duration(mins) * time.Minute
+	num := func(field string) int {
+		v := strings.TrimSpace(c.FormValue(field))
+		if v == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			d = append(d, store.FieldError{Field: field, Message: "Give a whole number."})
+		}
+		return n
+	}
+	p := store.Preset{Kind: c.FormValue("kind"), Days: c.Request().Form["days"], MonthDay: num("month_day"), Nth: num("nth"),
+		Weekday: c.FormValue("weekday"), Offset: num("offset"), Until: c.FormValue("until"), Count: num("count"), Custom: c.FormValue("rrule")}
+	rule, fe := p.Rule()
+	if fe != nil {
+		d = append(d, *fe)
+	}
+	in.RRule = rule
+	if len(d) > 0 {
+		return in, &store.Error{Kind: store.Invalid, Message: d[0].Message, Details: d}
+	}
+	return in, nil
+}
+
+// presetOptions are the kinds of repetition offered, the chosen one marked.
+func presetOptions(chosen string) []views.Option {
+	var out []views.Option
+	for _, p := range store.Presets {
+		out = append(out, views.Option{Value: p.Kind, Label: p.Label, Selected: p.Kind == chosen || chosen == "" && p.Kind == "weekly"})
+	}
+	return out
+}
+
+// durationWords is a window's length: "4 h", "90 min", "1 day 2 h".
+func durationWords(d time.Duration) string {
+	days, h, m := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
+	var parts []string
+	if days > 0 {
+		parts = append(parts, plural(int64(days), "day", "days"))
+	}
+	if h > 0 {
+		parts = append(parts, strconv.Itoa(h)+" h")
+	}
+	if m > 0 || len(parts) == 0 {
+		parts = append(parts, strconv.Itoa(m)+" min")
+	}
+	return strings.Join(parts, " ")
 }
 
 func (s *Server) entryDelete(c echo.Context) error {
@@ -188,21 +267,21 @@ func (s *Server) entryDelete(c echo.Context) error {
 		var win string
 		for _, e := range sc.Entries {
 			if e.ID == entry {
-				win = stamp(c, e.StartsAt) + " – " + stamp(c, e.EndsAt)
+				win = e.Start.Format("2006-01-02 15:04") + " " + sc.Timezone + ", " + store.DescribeRule(e.RRule)
 			}
 		}
 		if win == "" {
 			return &store.Error{Kind: store.NotFound, Message: "The schedule has no such window."}
 		}
-		return s.confirm(c, views.ConfirmPage{Heading: "Remove the window " + win + "?", Count: -1,
-			Consequences: []string{fmt.Sprintf("The %s on “%s” will no longer be patched in this window; with no window left they become %s.",
+		return s.confirm(c, views.ConfirmPage{Heading: "Remove the entry " + win + "?", Count: -1,
+			Consequences: []string{fmt.Sprintf("The %s on “%s” will no longer be patched in its windows; with no entry left they become %s.",
 				plural(int64(sc.Endpoints), "endpoint", "endpoints"), sc.Name, exemptionWords(store.NoMaintenanceEntry))},
-			Action: fmt.Sprintf("/schedules/%d/entries/%d/delete", id, entry), Button: "Remove the window", Danger: true, BackURL: fmt.Sprintf("/schedules/%d", id)})
+			Action: fmt.Sprintf("/schedules/%d/entries/%d/delete", id, entry), Button: "Remove the entry", Danger: true, BackURL: fmt.Sprintf("/schedules/%d", id)})
 	}
 	if err := s.db.DeleteEntry(c.Request().Context(), actor(c), id, entry); err != nil {
 		return err
 	}
-	return redirectWithFlash(c, "/schedules/"+strconv.FormatInt(id, 10), "ok", "Window removed.")
+	return redirectWithFlash(c, "/schedules/"+strconv.FormatInt(id, 10), "ok", "Entry removed.")
 }
 
 // exemptionWords names an exemption with its impact: "No Maintenance Entry

@@ -152,6 +152,10 @@ func (s *Server) serverModel(c echo.Context, id int64) (views.ServerPage, error)
 			m.NextWindow = nextWindowText(c, &sc, now)
 		}
 	}
+	// A suspension by cycles ends with the last window it covers.
+	if susp := e.Suspension; susp != nil && susp.CyclesRemaining != nil && *susp.CyclesRemaining > 0 {
+		m.Suspension += ". " + cyclesEnd(c, schedules, e.ScheduleID, susp, now)
+	}
 	return m, nil
 }
 
@@ -168,6 +172,22 @@ func nextWindowText(c echo.Context, sc *store.Schedule, now time.Time) string {
 	default:
 		return fmt.Sprintf("opens in %s (%s – %s)", span(w.Start.Sub(now)), stamp(c, w.Start), stamp(c, w.End))
 	}
+}
+
+// cyclesEnd says when a suspension by cycles will end on the endpoint's
+// schedule.
+func cyclesEnd(c echo.Context, schedules []store.Schedule, id int64, susp *store.Suspension, now time.Time) string {
+	left := plural(int64(*susp.CyclesRemaining), "window", "windows")
+	for i := range schedules {
+		if schedules[i].ID != id {
+			continue
+		}
+		if end, ok := schedules[i].SuspensionEnd(susp); ok {
+			return fmt.Sprintf("It ends %s (%s), when the last of its %s closes", stamp(c, end), ago(end, now), left)
+		}
+		return fmt.Sprintf("It ends after %s more, which the schedule does not have yet", left)
+	}
+	return fmt.Sprintf("It ends after %s more; the endpoint has no schedule, so none is counted", left)
 }
 
 // acked says who acknowledged the endpoint's last reboot and when.

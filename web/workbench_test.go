@@ -293,21 +293,21 @@ func TestFormsAddressesAndConfirmations(t *testing.T) {
 		}
 	}
 	del := fmt.Sprintf("/schedules/%d/entries/%d/delete", withEntry.ID, withEntry.Entries[0].ID)
-	if res, body := admin.post(del, nil); res.StatusCode != 200 || !strings.Contains(body, "no longer be patched in this window") {
+	if res, body := admin.post(del, nil); res.StatusCode != 200 || !strings.Contains(body, "no longer be patched in its windows") {
 		t.Fatalf("window removal asks first: %d", res.StatusCode)
 	}
 	if s, _ := e.db.Schedule(context.Background(), withEntry.ID); len(s.Entries) != len(withEntry.Entries) {
 		t.Fatal("the question removed the window")
 	}
 	// A refused window keeps the Edit form's name.
-	res, body = admin.post(fmt.Sprintf("/schedules/%d/entries", withEntry.ID), url.Values{"starts_at": {"2030-01-01T04:00"}, "ends_at": {"2030-01-01T02:00"}})
-	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `value="`+withEntry.Name+`"`) || !strings.Contains(body, "End must be after start.") {
+	res, body = admin.post(fmt.Sprintf("/schedules/%d/entries", withEntry.ID), url.Values{"starts_at": {"2030-01-01T04:00"}, "duration_minutes": {"four hours"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `value="`+withEntry.Name+`"`) || !strings.Contains(body, "Give the window&#39;s length in whole minutes") {
 		t.Fatalf("refused window: %d", res.StatusCode)
 	}
-	if !strings.Contains(body, `aria-invalid="true" aria-describedby="err-ends_at"`) && !strings.Contains(body, `aria-describedby="err-ends_at" aria-invalid="true"`) {
+	if !strings.Contains(body, `aria-invalid="true" aria-describedby="err-duration_minutes"`) && !strings.Contains(body, `aria-describedby="err-duration_minutes" aria-invalid="true"`) {
 		t.Fatal("the refused input is not tied to its message")
 	}
-	if !strings.Contains(body, `id="err-ends_at"`) || !strings.Contains(body, `role="alert"`) {
+	if !strings.Contains(body, `id="err-duration_minutes"`) || !strings.Contains(body, `role="alert"`) {
 		t.Fatal("the message is not announced")
 	}
 }
