@@ -86,7 +86,7 @@ func TestServerRowEscapes(t *testing.T) {
 	m := ServersPage{Page: Page{User: "olga", Role: "operator", CSRF: "tok", Here: evil}, Show: allColumns, Rows: []ServerRow{{
 		ID: 1, URL: "javascript:alert(1)", Name: evil, IP: evil, OS: evil, Protocol: evil, Connector: evil, Power: evil,
 		Primary: evil, PrimaryURL: "/kb/" + evil, More: 1, Impact: evil, ImpactLabel: evil, Schedule: evil, Others: []string{evil},
-		Fixes: []Fix{{Action: "/servers/1/unsuspend", Label: evil, Long: evil}},
+		Fixes:       []Fix{{Action: "/servers/1/unsuspend", Label: evil, Long: evil}},
 		LastContact: evil, LastContactT: evil,
 		Disk: DiskView{Known: true, Pct: evil, Fill: 120, Drives: []DriveView{{Mount: evil, Total: 1, Used: 1}}},
 	}}}

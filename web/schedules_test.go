@@ -33,7 +33,9 @@ func TestScheduleAPI(t *testing.T) {
 
 	// The next windows, in UTC: 13 January 2027 22:00 Berlin is 21:00 UTC.
 	res, out = e.api(token, "GET", path+"/windows?from=2027-01-01T00:00:00Z&count=3", "")
-	var w struct{ Windows []struct{ Start, End time.Time } }
+	var w struct {
+		Windows []struct{ Start, End time.Time }
+	}
 	json.Unmarshal([]byte(out), &w)
 	if res.StatusCode != 200 || len(w.Windows) != 3 || !w.Windows[0].Start.Equal(time.Date(2027, 1, 13, 21, 0, 0, 0, time.UTC)) ||
 		!w.Windows[0].End.Equal(time.Date(2027, 1, 14, 1, 0, 0, 0, time.UTC)) || !w.Windows[2].Start.Equal(time.Date(2027, 3, 10, 21, 0, 0, 0, time.UTC)) {
