@@ -243,10 +243,22 @@ type Bar struct {
 // OverviewPage is the estate at a glance.
 type OverviewPage struct {
 	Page
+	Windows    []WindowSummary
 	Total      int64
 	Impacts    []Bar
 	Exemptions []Bar
 	LowDisk    Bar
+}
+
+// WindowSummary is one coming maintenance window on the overview.
+type WindowSummary struct {
+	Schedule, ScheduleURL, When string
+	Open                        bool
+	Endpoints                   int64
+	EndpointsURL                string
+	BlockedTotal                int64
+	BlockedURL                  string
+	Blocked                     []Bar // by exemption
 }
 
 // KBEntry is one guidance page in the index.

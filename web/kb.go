@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -54,6 +55,8 @@ func (s *Server) kbPage(c echo.Context) error {
 			return err
 		}
 		if e.Warning {
+			m.Meaning += fmt.Sprintf(" The threshold in force is %s %% of a drive's space in use (admins change it under Settings).",
+				strconv.FormatFloat(s.db.Settings().LowDiskPct, 'f', -1, 64))
 			m.Impact, m.ImpactLabel = "temporarily-cannot-patch", "Warning: does not change impact"
 			m.ServersURL, m.Count = "/servers?warning=low-disk-space", ov.LowDisk
 		} else {

@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 	"sort"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -36,5 +38,69 @@ func (s *Server) overview(c echo.Context) error {
 	}
 	sort.SliceStable(m.Exemptions, func(i, j int) bool { return m.Exemptions[i].Count > m.Exemptions[j].Count })
 	m.LowDisk = views.Bar{Label: "Low Disk Space warnings", Count: ov.LowDisk, URL: "/servers?warning=low-disk-space"}
+	if m.Windows, err = s.nextWindows(c, time.Now()); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.Overview(m))
+}
+
+// overviewWindows is how many coming windows the overview lists.
+const overviewWindows = 6
+
+// nextWindows lists the next windows of every schedule, soonest first:
+// how many endpoints each covers and how many of those are held back, by
+// exemption, each number a link to the list. Awaiting Maintenance Window
+// is left out of "held back": the window itself clears it.
+func (s *Server) nextWindows(c echo.Context, now time.Time) ([]views.WindowSummary, error) {
+	ctx := c.Request().Context()
+	all, err := s.db.Schedules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	type upcoming struct {
+		sc *store.Schedule
+		w  store.Window
+	}
+	var next []upcoming
+	for i := range all {
+		for _, w := range all[i].WindowsFrom(now, overviewWindows) {
+			next = append(next, upcoming{&all[i], w})
+		}
+	}
+	sort.Slice(next, func(i, j int) bool { return next[i].w.Start.Before(next[j].w.Start) })
+	next = next[:min(len(next), overviewWindows)]
+	facets := map[int64]store.Facets{}
+	var out []views.WindowSummary
+	for _, u := range next {
+		id := strconv.FormatInt(u.sc.ID, 10)
+		fc, ok := facets[u.sc.ID]
+		if !ok {
+			f := store.Filter{}
+			f.Add(store.DimSchedule, false, id)
+			if fc, err = s.db.Facets(ctx, f); err != nil {
+				return nil, err
+			}
+			facets[u.sc.ID] = fc
+		}
+		list := "/servers?schedule=" + id
+		ws := views.WindowSummary{Schedule: u.sc.Name, ScheduleURL: "/schedules/" + id, Open: !u.w.Start.After(now),
+			When: stamp(c, u.w.Start) + " – " + u.w.End.In(userZone(c)).Format("15:04"), Endpoints: fc.Total, EndpointsURL: list}
+		for _, e := range store.Catalog {
+			if n := fc.Count(store.DimExemption, string(e.Code)); n > 0 && e.Code != store.AwaitingMaintenanceWindow {
+				ws.Blocked = append(ws.Blocked, views.Bar{Label: e.Name, Count: n, URL: list + "&exemption=" + string(e.Code), Class: e.Impact.String()})
+			}
+		}
+		sort.SliceStable(ws.Blocked, func(i, j int) bool { return ws.Blocked[i].Count > ws.Blocked[j].Count })
+		// Held back: anything but patchable, less those only awaiting this window.
+		f := store.Filter{}
+		f.Add(store.DimSchedule, false, id)
+		f.Add(store.DimImpact, true, store.Patchable.String())
+		f.Add(store.DimExemption, true, string(store.AwaitingMaintenanceWindow))
+		if ws.BlockedTotal, err = s.db.Count(ctx, f); err != nil {
+			return nil, err
+		}
+		ws.BlockedURL = list + "&not_exemption=awaiting-maintenance-window&impact=cannot-patch&impact=temporarily-cannot-patch"
+		out = append(out, ws)
+	}
+	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -171,5 +172,42 @@ func TestSchedulePagePresets(t *testing.T) {
 	v.post("/login", url.Values{"username": {"victor"}, "password": {testPassword}, "tz": {"Asia/Tokyo"}})
 	if body := mustGet(v, loc); !strings.Contains(body, "In your zone (Asia/Tokyo)") || !strings.Contains(body, "JST") {
 		t.Fatal("the windows are not shown in the user's zone")
+	}
+}
+
+// The overview lists the next windows with the endpoints each covers and
+// those held back, by exemption; guidance states the threshold in force.
+func TestOverviewNextWindowsAndGuidance(t *testing.T) {
+	e := newEnv(t, 500)
+	c := e.login("victor")
+	body := mustGet(c, "/")
+	if !strings.Contains(body, "Next windows") || !strings.Contains(body, "Linux prod: Sundays 02:00–06:00 Berlin") {
+		t.Fatal("no next windows on the overview")
+	}
+	all, _ := e.db.Schedules(context.Background())
+	var linux store.Schedule
+	for _, s := range all {
+		if strings.HasPrefix(s.Name, "Linux prod") {
+			linux = s
+		}
+	}
+	f := store.Filter{}
+	f.Add(store.DimSchedule, false, fmt.Sprint(linux.ID))
+	n, _ := e.db.Count(context.Background(), f)
+	if !strings.Contains(body, fmt.Sprintf(`<a href="/servers?schedule=%d">%s</a>`, linux.ID, thousands(n))) {
+		t.Fatalf("the window's endpoint count (%d) is not shown as a link", n)
+	}
+	held := regexp.MustCompile(fmt.Sprintf(`<a href="(/servers\?schedule=%d&amp;not_exemption=awaiting-maintenance-window[^"]*)">([\d,]+)</a>`, linux.ID)).FindStringSubmatch(body)
+	if held == nil {
+		t.Fatal("no held-back count")
+	}
+	if list := mustGet(c, strings.ReplaceAll(held[1], "&amp;", "&")); !strings.Contains(list, `data-total="`+strings.ReplaceAll(held[2], ",", "")+`"`) {
+		t.Fatalf("the held-back link does not list %s endpoints", held[2])
+	}
+	if kb := mustGet(c, "/kb/low-disk-space"); !strings.Contains(kb, "The threshold in force is 90 %") {
+		t.Fatal("the Low Disk Space page does not state the threshold")
+	}
+	if kb := mustGet(c, "/kb/pending-reboot-suspension"); !strings.Contains(kb, "clear this at once") || !strings.Contains(kb, "next report") {
+		t.Fatal("the Pending Reboot page does not explain both ways it clears")
 	}
 }
