@@ -211,3 +211,30 @@ func TestOverviewNextWindowsAndGuidance(t *testing.T) {
 		t.Fatal("the Pending Reboot page does not explain both ways it clears")
 	}
 }
+
+// The endpoint page says when a suspension by cycles will end.
+func TestEndpointPageShowsWhenCyclesEnd(t *testing.T) {
+	e := newEnv(t, 50)
+	ctx := context.Background()
+	ep := e.endpointWith(store.MaintenanceWindowRequired)
+	start := store.Wall{Time: time.Now().UTC().Truncate(time.Hour).Add(-24 * time.Hour)}
+	id, err := e.db.CreateSchedule(ctx, "test", store.ScheduleInput{Name: "Daily", Timezone: "UTC"},
+		store.EntryInput{Start: start, Duration: time.Hour, RRule: "FREQ=DAILY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.db.AssignSchedule(ctx, "test", store.Target{IDs: []int64{ep.ID}}, id)
+	e.db.Suspend(ctx, "test", store.Target{IDs: []int64{ep.ID}}, store.SuspendInput{Cycles: ptrTo(3), Reason: "freeze"})
+	sc, _ := e.db.Schedule(ctx, id)
+	after, _ := e.db.Endpoint(ctx, ep.ID)
+	end, ok := sc.SuspensionEnd(after.Suspension)
+	if !ok {
+		t.Fatal("no end")
+	}
+	body := mustGet(e.login("victor"), fmt.Sprintf("/servers/%d", ep.ID))
+	if !strings.Contains(body, "It ends "+end.UTC().Format("2006-01-02 15:04 UTC")) || !strings.Contains(body, "the last of its 3 windows closes") {
+		t.Fatalf("the page does not say when the suspension ends (%v)", end)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
