@@ -251,10 +251,26 @@ var catalogIndex = func() map[Code]int {
 	return m
 }()
 
-// Lookup returns the catalog entry for a code (the warning included).
+// StaleFactsWarning is raised when no source has reported on an endpoint
+// within the stale threshold. Like low disk it changes no impact.
+var StaleFactsWarning = Entry{
+	Code: StaleFacts, Name: "Stale Facts", Impact: Patchable, Warning: true,
+	Meaning: "No source has reported any fact of this endpoint within the stale threshold.",
+	Why:     "Everything shown for it is as old as its last report: it may have been fixed, or broken, since. A feed that stops is the quiet failure.",
+	Fix: []string{"Open Admin → Sources and look for a silent source.", "Check the sync job, connector or agent behind it, and its API token.",
+		"Once it reports again the warning clears."},
+	Clears: "A source reports any fact of the endpoint.", Slug: "stale-facts",
+}
+
+// Warnings are the warnings, in the order they are shown.
+var Warnings = []Entry{LowDiskWarning, StaleFactsWarning}
+
+// Lookup returns the catalog entry for a code (the warnings included).
 func Lookup(c Code) (Entry, bool) {
-	if c == LowDiskSpace {
-		return LowDiskWarning, true
+	for _, w := range Warnings {
+		if c == w.Code {
+			return w, true
+		}
 	}
 	i, ok := catalogIndex[c]
 	if !ok {

@@ -288,13 +288,14 @@ const (
 	keyLowDisk     = "low_disk_pct"
 	keyDisconnect  = "disconnect_after_minutes"
 	keyWSUS        = "wsus_after_hours"
+	keyStale       = "stale_after_hours"
 	keySessionKey  = "session_key"
 	keyDataVersion = "data_version"
 )
 
 func (db *DB) loadSettings(ctx context.Context) error {
 	s := DefaultSettings
-	rows, err := db.r.QueryContext(ctx, `SELECT key, value FROM settings WHERE key IN (?, ?, ?)`, keyLowDisk, keyDisconnect, keyWSUS)
+	rows, err := db.r.QueryContext(ctx, `SELECT key, value FROM settings WHERE key IN (?, ?, ?, ?)`, keyLowDisk, keyDisconnect, keyWSUS, keyStale)
 	if err != nil {
 		return err
 	}
@@ -315,6 +316,8 @@ func (db *DB) loadSettings(ctx context.Context) error {
 			s.DisconnectAfter = time.Duration(f * float64(time.Minute))
 		case keyWSUS:
 			s.WSUSAfter = time.Duration(f * float64(time.Hour))
+		case keyStale:
+			s.StaleAfter = time.Duration(f * float64(time.Hour))
 		}
 	}
 	if err := rows.Err(); err != nil {

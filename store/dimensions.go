@@ -90,14 +90,14 @@ func (d *dictionary[T]) value(id uint32) T {
 }
 
 // listedOf makes the list's record of an endpoint.
-func (s *listSchema) listedOf(f *Facts, manual []string, schedule int64, exemptions []Code, primary Code, impact Impact, maxDisk *float64, lowDisk bool) listed {
+func (s *listSchema) listedOf(f *Facts, manual []string, schedule int64, exemptions []Code, primary Code, impact Impact, maxDisk *float64, lowDisk, stale bool) listed {
 	labels := unionLabels(f.Labels, manual)
-	return s.listedWith(f, s.labelSets.id(strings.Join(labels, "\x00"), func() []string { return labels }), schedule, exemptions, primary, impact, maxDisk, lowDisk)
+	return s.listedWith(f, s.labelSets.id(strings.Join(labels, "\x00"), func() []string { return labels }), schedule, exemptions, primary, impact, maxDisk, lowDisk, stale)
 }
 
 // listedWith is listedOf with the label set already numbered.
-func (s *listSchema) listedWith(f *Facts, labelSet uint32, schedule int64, exemptions []Code, primary Code, impact Impact, maxDisk *float64, lowDisk bool) listed {
-	e := listed{name: f.Name, ip: orEmpty(f.IP), schedule: schedule, impact: uint8(impact), lowDisk: lowDisk,
+func (s *listSchema) listedWith(f *Facts, labelSet uint32, schedule int64, exemptions []Code, primary Code, impact Impact, maxDisk *float64, lowDisk, stale bool) listed {
+	e := listed{name: f.Name, ip: orEmpty(f.IP), schedule: schedule, impact: uint8(impact), lowDisk: lowDisk, staleFacts: stale,
 		osFamily: enum(OSFamilies, orEmpty(f.OSFamily)), protocol: enum(Protocols, orEmpty(f.Protocol)),
 		connector: enum(Connectors, orEmpty(f.Connector)), power: enum(PowerStates, orEmpty(f.Power))}
 	os := orEmpty(f.OSName)

@@ -201,7 +201,10 @@ type Endpoint struct {
 	Impact         Impact
 	MaxDiskPct     *float64
 	LowDisk        bool
+	StaleFacts     bool
 	FactsUpdatedAt time.Time
+	ReportedAt     time.Time             // the last report of any fact; zero: never
+	Sources        map[string]FactSource // fact → who reported it last, and when
 }
 
 // Exemption is one derived exemption of an endpoint, with what raised it.

@@ -158,6 +158,7 @@ type current struct {
 	scheduleID int64
 	state      State
 	manual     []string // operators' labels
+	sources    string   // fact_sources as stored (see sources.go)
 	ackedBy    string   // who acknowledged the last reboot
 	exemptions []Exemption
 	derived    derived
@@ -171,6 +172,7 @@ type derived struct {
 	Impact    Impact
 	MaxDisk   *float64
 	LowDisk   bool
+	Stale     bool
 	RecheckAt *int64
 }
 
@@ -195,7 +197,8 @@ func loadCurrent(tx *sql.Tx, ids []int64) (map[int64]*current, error) {
 func loadChunk(tx *sql.Tx, ids []int64, out map[int64]*current) error {
 	in, list := inIDs(ids)
 	rows, err := tx.Query(`SELECT id, `+factColumns+`, coalesce(schedule_id, 0), coalesce(primary_code, ''), more_count,
-		impact, max_disk_pct, low_disk, recheck_at, facts_updated_at, manual_labels FROM endpoints WHERE id IN (`+in+`)`, list...)
+		impact, max_disk_pct, low_disk, stale_facts, recheck_at, facts_updated_at, coalesce(reported_at, 0), coalesce(fact_sources, ''), manual_labels
+		FROM endpoints WHERE id IN (`+in+`)`, list...)
 	if err != nil {
 		return err
 	}
@@ -205,11 +208,16 @@ func loadChunk(tx *sql.Tx, ids []int64, out map[int64]*current) error {
 		dests, done := factDests(&c.facts)
 		d := &c.derived
 		var manual *string
-		if err := rows.Scan(append(append([]any{&c.id}, dests...), &c.scheduleID, &d.Primary, &d.More, &d.Impact, &d.MaxDisk, &d.LowDisk, &d.RecheckAt, &c.updatedAt, &manual)...); err != nil {
+		var reported int64
+		if err := rows.Scan(append(append([]any{&c.id}, dests...), &c.scheduleID, &d.Primary, &d.More, &d.Impact, &d.MaxDisk, &d.LowDisk, &d.Stale,
+			&d.RecheckAt, &c.updatedAt, &reported, &c.sources, &manual)...); err != nil {
 			return err
 		}
 		done()
 		c.manual = scanLabels(manual)
+		if reported != 0 {
+			c.state.ReportedAt = time.Unix(reported, 0).UTC()
+		}
 		out[c.id] = c
 	}
 	if err := rows.Err(); err != nil {
@@ -333,7 +341,7 @@ func (t *txn) evaluate(c *current) (bool, error) {
 		}
 	}
 
-	d := derived{Primary: r.Primary(), Impact: r.Impact, MaxDisk: r.MaxDiskPct, LowDisk: r.LowDisk}
+	d := derived{Primary: r.Primary(), Impact: r.Impact, MaxDisk: r.MaxDiskPct, LowDisk: r.LowDisk, Stale: r.StaleFacts}
 	if n := len(r.Exemptions); n > 1 {
 		d.More = n - 1
 	}
@@ -343,7 +351,7 @@ func (t *txn) evaluate(c *current) (bool, error) {
 	}
 	if !reflect.DeepEqual(d, c.derived) {
 		if _, err := t.Exec(`UPDATE endpoints SET primary_code = nullif(?, ''), more_count = ?, impact = ?, max_disk_pct = ?,
-			low_disk = ?, recheck_at = ? WHERE id = ?`, d.Primary, d.More, d.Impact, d.MaxDisk, d.LowDisk, d.RecheckAt, c.id); err != nil {
+			low_disk = ?, stale_facts = ?, recheck_at = ? WHERE id = ?`, d.Primary, d.More, d.Impact, d.MaxDisk, d.LowDisk, d.Stale, d.RecheckAt, c.id); err != nil {
 			return false, err
 		}
 	}
@@ -378,58 +386,84 @@ type UpsertResult struct {
 	Unchanged int `json:"unchanged"`
 }
 
-// UpsertFacts creates or replaces the facts of up to MaxBatch endpoints,
-// matched by name regardless of case, and re-evaluates them, all in one
-// transaction: if any item is invalid, nothing is written. Facts that did
-// not change are not written again, so repeating a request is harmless.
+// UpsertFacts creates or replaces the facts of up to MaxBatch endpoints
+// for an unnamed source; see ReportFacts.
 func (db *DB) UpsertFacts(ctx context.Context, items []Facts) (UpsertResult, error) {
+	return db.ReportFacts(ctx, "", whole(items))
+}
+
+// whole makes every item a report of every fact (a PUT).
+func whole(items []Facts) []Patch {
+	out := make([]Patch, len(items))
+	for i := range items {
+		out[i] = Patch{Facts: items[i], Present: AllFacts}
+	}
+	return out
+}
+
+// ReportFacts records what a source reports about up to MaxBatch
+// endpoints, matched by name regardless of case, and re-evaluates them,
+// all in one transaction: if any item is invalid, nothing is written. Each
+// item sets the facts it names (every fact, for a PUT) and leaves the
+// others; a new name creates the endpoint. Each fact remembers the source
+// and time of its last report. Facts that did not change are not written
+// again, so repeating a request is harmless.
+func (db *DB) ReportFacts(ctx context.Context, source string, items []Patch) (UpsertResult, error) {
 	if len(items) > MaxBatch {
 		return UpsertResult{}, errorf(Invalid, "at most %d endpoints per request, got %d", MaxBatch, len(items))
 	}
-	return db.upsert(ctx, items, nil)
+	return db.report(ctx, source, items, nil)
 }
 
 // MaxImport is the most rows one CSV import takes.
 const MaxImport = 100000
 
-// ImportFacts is UpsertFacts for a CSV import by a person: any number of
-// rows up to MaxImport, all or nothing, audited in the same transaction.
-func (db *DB) ImportFacts(ctx context.Context, actor string, items []Facts) (UpsertResult, error) {
+// ImportFacts records a CSV import by a person: any number of rows up to
+// MaxImport, each setting the facts of the file's columns, all or nothing,
+// audited in the same transaction. The source is import:<user>.
+func (db *DB) ImportFacts(ctx context.Context, actor string, items []Patch) (UpsertResult, error) {
 	if len(items) > MaxImport {
 		return UpsertResult{}, errorf(Invalid, "at most %d rows per import, got %d", MaxImport, len(items))
 	}
-	return db.upsert(ctx, items, func(t *txn, res UpsertResult) error {
+	return db.report(ctx, "import:"+actor, items, func(t *txn, res UpsertResult) error {
 		return t.audit(actor, "import", fmt.Sprintf("imported facts of %d endpoints: %d new, %d updated, %d unchanged",
 			len(items), res.Created, res.Updated, res.Unchanged), nil)
 	})
 }
 
-// upsert validates every item, then writes them in one transaction; audit,
+// report validates every item, then writes them in one transaction; audit,
 // when given, records the change in that transaction.
-func (db *DB) upsert(ctx context.Context, items []Facts, audit func(*txn, UpsertResult) error) (UpsertResult, error) {
+func (db *DB) report(ctx context.Context, source string, items []Patch, audit func(*txn, UpsertResult) error) (UpsertResult, error) {
 	var res UpsertResult
 	var details []FieldError
 	seen := make(map[string]int, len(items))
 	for i := range items {
-		for _, fe := range items[i].Validate() {
+		for _, fe := range items[i].Facts.Validate() {
 			fe.Index = i
 			details = append(details, fe)
 		}
-		key := NameKey(items[i].Name)
+		key := NameKey(items[i].Facts.Name)
 		if j, dup := seen[key]; dup && key != "" {
 			details = append(details, FieldError{Index: i, Field: "name", Message: fmt.Sprintf("same name as item %d", j)})
 		}
 		seen[key] = i
-		items[i].normalize()
+		items[i].Facts.normalize()
 	}
 	if len(details) > 0 {
 		return res, &Error{Kind: Invalid, Message: fmt.Sprintf("%d invalid field(s); nothing was written", len(details)), Details: details}
 	}
 	err := db.update(ctx, func(t *txn) error {
 		res = UpsertResult{}
+		var sourceID int64
+		if source != "" {
+			var err error
+			if sourceID, err = t.sourceID(source, len(items)); err != nil {
+				return err
+			}
+		}
 		names := make([]string, len(items))
 		for i := range items {
-			names[i] = items[i].Name
+			names[i] = items[i].Facts.Name
 		}
 		b, _ := json.Marshal(names)
 		ids := map[string]int64{}
@@ -452,39 +486,71 @@ func (db *DB) upsert(ctx context.Context, items []Facts, audit func(*txn, Upsert
 		if err != nil {
 			return err
 		}
+		fed := map[int64]int64{} // source id → change in endpoints fed
 		for i := range items {
-			f := &items[i]
-			c, ok := cur[ids[NameKey(f.Name)]]
+			p := &items[i]
+			c, ok := cur[ids[NameKey(p.Facts.Name)]]
+			f := Facts{Name: p.Facts.Name}
+			if ok {
+				f = c.facts
+				f.Name = p.Facts.Name // a source may correct the case
+			}
+			p.apply(&f)
 			switch {
 			case !ok:
-				c = &current{facts: *f}
+				c = &current{facts: f}
 				if err := t.QueryRow(`INSERT INTO endpoints (`+factColumns+`, drives_packed, facts_updated_at, created_at)
-					VALUES (`+placeholders(factCount)+`, ?, ?, ?) RETURNING id`, append(factArgs(f), packDrives(f.Drives), t.now.Unix(), t.now.Unix())...).Scan(&c.id); err != nil {
+					VALUES (`+placeholders(factCount)+`, ?, ?, ?) RETURNING id`, append(factArgs(&f), packDrives(f.Drives), t.now.Unix(), t.now.Unix())...).Scan(&c.id); err != nil {
 					return err
 				}
 				res.Created++
-			case reflect.DeepEqual(c.facts, *f):
+			case reflect.DeepEqual(c.facts, f):
 				res.Unchanged++
-				continue
 			default:
 				if _, err := t.Exec(`UPDATE endpoints SET (`+factColumns+`, drives_packed, facts_updated_at) = (`+placeholders(factCount)+`, ?, ?) WHERE id = ?`,
-					append(factArgs(f), packDrives(f.Drives), t.now.Unix(), c.id)...); err != nil {
+					append(factArgs(&f), packDrives(f.Drives), t.now.Unix(), c.id)...); err != nil {
 					return err
 				}
+				res.Updated++
+			}
+			if !ok || !reflect.DeepEqual(c.facts.Drives, f.Drives) {
 				if _, err := t.Exec(`DELETE FROM drives WHERE endpoint_id = ?`, c.id); err != nil {
 					return err
 				}
-				c.facts = *f
-				res.Updated++
-			}
-			for _, d := range f.Drives {
-				if _, err := t.Exec(`INSERT INTO drives (endpoint_id, mount, total_bytes, used_bytes) VALUES (?, ?, ?, ?)`,
-					c.id, d.Mount, d.TotalBytes, d.UsedBytes); err != nil {
-					return err
+				for _, d := range f.Drives {
+					if _, err := t.Exec(`INSERT INTO drives (endpoint_id, mount, total_bytes, used_bytes) VALUES (?, ?, ?, ?)`,
+						c.id, d.Mount, d.TotalBytes, d.UsedBytes); err != nil {
+						return err
+					}
 				}
+			}
+			c.facts = f
+			// Who said what, and the time of the last report.
+			stored, before, after := mergeReports(c.sources, sourceID, t.now.Unix(), p.Present)
+			was, is := sourceIDs(before), sourceIDs(after)
+			for id := range is {
+				if !was[id] {
+					fed[id]++
+				}
+			}
+			for id := range was {
+				if !is[id] {
+					fed[id]--
+				}
+			}
+			c.sources, c.state.ReportedAt = stored, t.now
+			if _, err := t.Exec(`UPDATE endpoints SET fact_sources = ?, reported_at = ? WHERE id = ?`, stored, t.now.Unix(), c.id); err != nil {
+				return err
 			}
 			if _, err := t.evaluate(c); err != nil {
 				return err
+			}
+		}
+		for id, n := range fed {
+			if n != 0 {
+				if _, err := t.Exec(`UPDATE sources SET endpoints = endpoints + ? WHERE id = ?`, n, id); err != nil {
+					return err
+				}
 			}
 		}
 		if audit != nil {
@@ -585,6 +651,10 @@ func (db *DB) Endpoints(ctx context.Context, ids []int64) ([]*Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	sources, err := sourceNames(tx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*Endpoint, 0, len(ids))
 	for _, id := range ids {
 		c, ok := cur[id]
@@ -593,6 +663,7 @@ func (db *DB) Endpoints(ctx context.Context, ids []int64) ([]*Endpoint, error) {
 		}
 		out = append(out, &Endpoint{ID: c.id, Facts: c.facts, ManualLabels: c.manual, ScheduleID: c.scheduleID, ScheduleName: names[c.scheduleID],
 			RebootAckedAt: c.state.RebootAckedAt, RebootAckedBy: c.ackedBy, Suspension: c.state.Suspension, Exemptions: c.exemptions,
+			Sources: factSources(c.sources, sources), ReportedAt: c.state.ReportedAt, StaleFacts: c.derived.Stale,
 			Primary: c.derived.Primary, MoreCount: c.derived.More, Impact: c.derived.Impact, MaxDiskPct: c.derived.MaxDisk,
 			LowDisk: c.derived.LowDisk, FactsUpdatedAt: time.Unix(c.updatedAt, 0).UTC()})
 	}

@@ -301,7 +301,7 @@ func loadListed(ctx context.Context, tx *sql.Tx, schema *listSchema) func(yield 
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT id, name, ip, os_family, os_name, protocol, connector, power, last_contact_at,
 			coalesce(labels, ''), coalesce(manual_labels, ''), coalesce(primary_code, ''), impact, coalesce(schedule_id, 0),
-			max_disk_pct, low_disk FROM endpoints ORDER BY id`)
+			max_disk_pct, low_disk, stale_facts FROM endpoints ORDER BY id`)
 		if err != nil {
 			return err
 		}
@@ -319,9 +319,9 @@ func loadListed(ctx context.Context, tx *sql.Tx, schema *listSchema) func(yield 
 			var impact Impact
 			var schedule int64
 			var disk *float64
-			var low bool
+			var low, stale bool
 			if err := rows.Scan(&id, &f.Name, &f.IP, &f.OSFamily, &f.OSName, &f.Protocol, &f.Connector, &f.Power, &contact,
-				&labels, &manual, &primary, &impact, &schedule, &disk, &low); err != nil {
+				&labels, &manual, &primary, &impact, &schedule, &disk, &low, &stale); err != nil {
 				return err
 			}
 			f.LastContactAt = fromUnix(contact)
@@ -345,7 +345,7 @@ func loadListed(ctx context.Context, tx *sql.Tx, schema *listSchema) func(yield 
 					}
 				}
 			}
-			e := schema.listedWith(&f, set, schedule, exemptions, primary, impact, disk, low)
+			e := schema.listedWith(&f, set, schedule, exemptions, primary, impact, disk, low, stale)
 			if err := yield(uint32(id), &e); err != nil {
 				return err
 			}

@@ -11,13 +11,15 @@ type Settings struct {
 	LowDiskPct      float64       // a drive at or above this share used raises the warning
 	DisconnectAfter time.Duration // WEB endpoints silent for longer are disconnected
 	WSUSAfter       time.Duration // Windows endpoints not reporting to WSUS for longer have a problem
+	StaleAfter      time.Duration // endpoints no source reported on for longer have stale facts
 }
 
 // DefaultSettings are the thresholds of a new installation.
-var DefaultSettings = Settings{LowDiskPct: 90, DisconnectAfter: 60 * time.Minute, WSUSAfter: 24 * time.Hour}
+var DefaultSettings = Settings{LowDiskPct: 90, DisconnectAfter: 60 * time.Minute, WSUSAfter: 24 * time.Hour, StaleAfter: 24 * time.Hour}
 
 // State is what the dashboard itself owns about an endpoint.
 type State struct {
+	ReportedAt    time.Time // the last report of any fact by a source; zero: never
 	RebootAckedAt *time.Time
 	Suspension    *Suspension
 	Plan          Plan
@@ -29,6 +31,7 @@ type Readiness struct {
 	Impact     Impact
 	MaxDiskPct *float64 // nil without drives
 	LowDisk    bool
+	StaleFacts bool // no source reported on it within the stale threshold
 	// RecheckAt is the next moment the result could change with no new facts,
 	// because a clock threshold will be crossed; zero when none lies ahead.
 	RecheckAt time.Time
@@ -68,6 +71,15 @@ func Evaluate(f *Facts, st State, set Settings, now time.Time) Readiness {
 	windows := eq(f.OSFamily, "windows")
 
 	r.MaxDiskPct, r.LowDisk = diskUse(f.Drives, set.LowDiskPct)
+	// A warning, like low disk: a silent source changes no impact, but
+	// everything the dashboard says about the endpoint may be out of date.
+	if !st.ReportedAt.IsZero() && set.StaleAfter > 0 {
+		deadline := st.ReportedAt.Add(set.StaleAfter)
+		r.StaleFacts = now.After(deadline)
+		if !r.StaleFacts {
+			recheck(deadline.Add(time.Second))
+		}
+	}
 
 	// 1. Not managed: nothing else can be known.
 	if is(f.Managed, false) {

@@ -323,7 +323,7 @@ func (g *Generator) batch(firstID int64, n int, schedIDs []int64, plans map[int6
 		for pos, e := range r.Exemptions {
 			b.exemptions = append(b.exemptions, id, string(e.Code), pos, stamp, e.Evidence)
 		}
-		e := schema.listedOf(f, nil, sched, r.Codes(), r.Primary(), r.Impact, r.MaxDiskPct, r.LowDisk)
+		e := schema.listedOf(f, nil, sched, r.Codes(), r.Primary(), r.Impact, r.MaxDiskPct, r.LowDisk, r.StaleFacts)
 		b.listed[id] = &e
 		if susp != nil {
 			b.suspensions = append(b.suspensions, id, susp.CyclesRemaining, unix(susp.From), unix(susp.Until), susp.Reason,

@@ -72,7 +72,7 @@ func (c *current) listed(s *listSchema) listed {
 	for i, x := range c.exemptions {
 		codes[i] = x.Code
 	}
-	return s.listedOf(&c.facts, c.manual, c.scheduleID, codes, c.derived.Primary, c.derived.Impact, c.derived.MaxDisk, c.derived.LowDisk)
+	return s.listedOf(&c.facts, c.manual, c.scheduleID, codes, c.derived.Primary, c.derived.Impact, c.derived.MaxDisk, c.derived.LowDisk, c.derived.Stale)
 }
 
 // plan returns the schedule plan for the rules, loading every schedule once

@@ -132,6 +132,8 @@ type ServersPage struct {
 	Exemptions   []Option
 	Impacts      []Option
 	LowDisk      Option
+	Stale        Option
+	StaleAfter   string
 	OS           []Option
 	Protocols    []Option
 	Schedules    []Option
@@ -189,7 +191,7 @@ type ServerPage struct {
 	Drives      []DriveView
 	Disk        DiskView
 	Exemptions  []ExemptionView
-	Warning     *ExemptionView
+	Warnings    []ExemptionView
 	Schedule    string
 	ScheduleURL string
 	NextWindow  string
@@ -426,12 +428,28 @@ type SettingsPage struct {
 	LowDiskPct      string
 	DisconnectAfter string
 	WSUSAfter       string
+	StaleAfter      string
 	Errors          map[string]string
 }
 
 // ImportPage uploads facts as CSV.
 type ImportPage struct {
 	Page
-	Columns  string
-	Problems []Fact // where → what
+	ColumnHelp []Fact // column → what it takes
+	Columns    string
+	Problems   []Fact // where → what
+}
+
+// SourceRow is one feed of facts on the Sources page.
+type SourceRow struct {
+	Name, Kind, LastReport, FirstReport, SilentFor string
+	Endpoints, Reports                             int64
+	Silent                                         bool
+}
+
+// SourcesPage lists the feeds of facts.
+type SourcesPage struct {
+	Page
+	Sources   []SourceRow
+	Threshold string
 }

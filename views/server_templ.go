@@ -113,8 +113,8 @@ func Server(m ServerPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			if m.Warning != nil {
-				templ_7745c5c3_Err = exemptionBlock(*m.Warning, "warning").Render(ctx, templ_7745c5c3_Buffer)
+			for _, w := range m.Warnings {
+				templ_7745c5c3_Err = exemptionBlock(w, "warning").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

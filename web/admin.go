@@ -16,23 +16,26 @@ import (
 func (s *Server) settingsForm(c echo.Context) error {
 	set := s.db.Settings()
 	m := views.SettingsPage{Page: s.page(c, "Settings", "admin"), LowDiskPct: strconv.FormatFloat(set.LowDiskPct, 'f', -1, 64),
-		DisconnectAfter: strconv.FormatFloat(set.DisconnectAfter.Minutes(), 'f', -1, 64), WSUSAfter: strconv.FormatFloat(set.WSUSAfter.Hours(), 'f', -1, 64)}
+		DisconnectAfter: strconv.FormatFloat(set.DisconnectAfter.Minutes(), 'f', -1, 64), WSUSAfter: strconv.FormatFloat(set.WSUSAfter.Hours(), 'f', -1, 64),
+		StaleAfter: strconv.FormatFloat(set.StaleAfter.Hours(), 'f', -1, 64)}
 	return render(c, http.StatusOK, views.Settings(m))
 }
 
 func (s *Server) settingsSave(c echo.Context) error {
 	m := views.SettingsPage{Page: s.page(c, "Settings", "admin"), LowDiskPct: c.FormValue("low_disk_pct"),
-		DisconnectAfter: c.FormValue("disconnect_after_minutes"), WSUSAfter: c.FormValue("wsus_after_hours"), Errors: map[string]string{}}
+		DisconnectAfter: c.FormValue("disconnect_after_minutes"), WSUSAfter: c.FormValue("wsus_after_hours"), StaleAfter: c.FormValue("stale_after_hours"),
+		Errors: map[string]string{}}
 	num := func(field, v string) float64 {
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			m.Errors[field] = "must be a number"
+			m.Errors[field] = "Give a number."
 		}
 		return f
 	}
 	set := store.Settings{LowDiskPct: num("low_disk_pct", m.LowDiskPct),
 		DisconnectAfter: time.Duration(num("disconnect_after_minutes", m.DisconnectAfter) * float64(time.Minute)),
-		WSUSAfter:       time.Duration(num("wsus_after_hours", m.WSUSAfter) * float64(time.Hour))}
+		WSUSAfter:       time.Duration(num("wsus_after_hours", m.WSUSAfter) * float64(time.Hour)),
+		StaleAfter:      time.Duration(num("stale_after_hours", m.StaleAfter) * float64(time.Hour))}
 	var err error
 	if len(m.Errors) == 0 {
 		err = s.db.UpdateSettings(c.Request().Context(), actor(c), set)
@@ -171,4 +174,20 @@ func (s *Server) tokenRevoke(c echo.Context) error {
 		return err
 	}
 	return redirectWithFlash(c, "/tokens", "ok", "Token revoked.")
+}
+
+// sourcesList shows every source of facts, silent ones first.
+func (s *Server) sourcesList(c echo.Context) error {
+	all, err := s.db.Sources(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	m := views.SourcesPage{Page: s.page(c, "Sources", "admin"), Threshold: span(s.db.Settings().StaleAfter)}
+	for _, src := range all {
+		m.Sources = append(m.Sources, views.SourceRow{Name: src.Name, Kind: src.Kind, Silent: src.Silent, SilentFor: span(src.SilentFor),
+			LastReport: stamp(c, src.LastReport) + " (" + ago(src.LastReport, now) + ")", FirstReport: stamp(c, src.FirstReport),
+			Endpoints: src.Endpoints, Reports: src.Reports})
+	}
+	return render(c, http.StatusOK, views.Sources(m))
 }

@@ -40,6 +40,9 @@ type apiEndpoint struct {
 	Schedule     *apiSchedule   `json:"schedule"`
 	Suspension   *apiSuspension `json:"suspension"`
 	RebootAck    *time.Time     `json:"reboot_acknowledged_at"`
+	ReportedAt   *time.Time     `json:"reported_at"` // the last report of any fact
+	// Who reported each fact last, and when.
+	Sources map[string]store.FactSource `json:"sources"`
 }
 
 type apiSchedule struct {
@@ -79,6 +82,17 @@ func toAPI(e *store.Endpoint, now time.Time) apiEndpoint {
 	}
 	if e.LowDisk {
 		out.Warnings = append(out.Warnings, store.LowDiskSpace)
+	}
+	if e.StaleFacts {
+		out.Warnings = append(out.Warnings, store.StaleFacts)
+	}
+	out.Sources = e.Sources
+	if out.Sources == nil {
+		out.Sources = map[string]store.FactSource{}
+	}
+	if !e.ReportedAt.IsZero() {
+		t := e.ReportedAt
+		out.ReportedAt = &t
 	}
 	if e.ScheduleID != 0 {
 		out.Schedule = &apiSchedule{ID: e.ScheduleID, Name: e.ScheduleName}
@@ -184,6 +198,14 @@ func (s *Server) endpointByName(c echo.Context) (*store.Endpoint, error) {
 	return s.db.EndpointByName(c.Request().Context(), name)
 }
 
+// tokenName is the source an API call reports as: its token's name.
+func tokenName(c echo.Context) string {
+	if tk, ok := c.Get(ctxToken).(*store.Token); ok {
+		return tk.Name
+	}
+	return ""
+}
+
 func (s *Server) apiGetEndpoint(c echo.Context) error {
 	e, err := s.endpointByName(c)
 	if err != nil {
@@ -200,11 +222,11 @@ func (s *Server) apiUpsertEndpoints(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "the request body is too large (at most 4 MB)")
 	}
-	items, details := decodeFacts(body)
+	items, details := decodeFacts(body, c.Request().Method == http.MethodPatch)
 	if len(details) > 0 {
 		return c.JSON(http.StatusUnprocessableEntity, apiError{Error: fmt.Sprintf("%d problem(s) in the request; nothing was written", len(details)), Details: details})
 	}
-	res, err := s.db.UpsertFacts(c.Request().Context(), items)
+	res, err := s.db.ReportFacts(c.Request().Context(), tokenName(c), items)
 	var se *store.Error
 	if errors.As(err, &se) && se.Kind == store.Invalid {
 		return c.JSON(http.StatusUnprocessableEntity, apiError{Error: se.Message, Details: se.Details})
@@ -227,8 +249,10 @@ var factFields = func() map[string]int {
 
 // decodeFacts decodes a JSON array of facts, reporting every unknown field,
 // wrong type and bad timestamp with its item index and field name. Values
-// are then checked by Facts.Validate in the store.
-func decodeFacts(body []byte) ([]store.Facts, []store.FieldError) {
+// are then checked by Facts.Validate in the store. For a PUT every item
+// reports every fact (an absent one is unknown); for a PATCH only the
+// facts present, null clearing one.
+func decodeFacts(body []byte, partial bool) ([]store.Patch, []store.FieldError) {
 	var raw []json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, []store.FieldError{{Index: -1, Field: "", Message: "the body must be a JSON array of endpoints: " + jsonProblem(err)}}
@@ -239,7 +263,7 @@ func decodeFacts(body []byte) ([]store.Facts, []store.FieldError) {
 	if len(raw) == 0 {
 		return nil, []store.FieldError{{Index: -1, Message: "the array is empty"}}
 	}
-	items := make([]store.Facts, len(raw))
+	items := make([]store.Patch, len(raw))
 	var details []store.FieldError
 	for i, r := range raw {
 		var fields map[string]json.RawMessage
@@ -247,7 +271,16 @@ func decodeFacts(body []byte) ([]store.Facts, []store.FieldError) {
 			details = append(details, store.FieldError{Index: i, Message: "each endpoint must be a JSON object"})
 			continue
 		}
-		details = append(details, decodeItem(i, fields, &items[i])...)
+		items[i].Present = store.AllFacts
+		if partial {
+			items[i].Present = 0
+			for name := range fields {
+				if bit, ok := store.FieldOf(name); ok {
+					items[i].Present |= bit
+				}
+			}
+		}
+		details = append(details, decodeItem(i, fields, &items[i].Facts)...)
 	}
 	return items, details
 }

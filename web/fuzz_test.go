@@ -19,13 +19,15 @@ func FuzzDecodeFacts(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		items, details := decodeFacts(body)
-		if len(details) > 0 {
-			return
-		}
-		for i := range items {
-			if errs := items[i].Validate(); len(errs) > 0 {
-				t.Fatalf("accepted item %d with problems %v", i, errs)
+		for _, partial := range []bool{false, true} {
+			items, details := decodeFacts(body, partial)
+			if len(details) > 0 {
+				continue
+			}
+			for i := range items {
+				if errs := items[i].Facts.Validate(); len(errs) > 0 {
+					t.Fatalf("accepted item %d with problems %v", i, errs)
+				}
 			}
 		}
 	})

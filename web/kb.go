@@ -19,7 +19,9 @@ func (s *Server) kbIndex(c echo.Context) error {
 	for _, e := range store.Catalog {
 		m.Exemptions = append(m.Exemptions, kbEntry(e))
 	}
-	m.Warnings = []views.KBEntry{{Slug: store.LowDiskWarning.Slug, Title: store.LowDiskWarning.Name}}
+	for _, w := range store.Warnings {
+		m.Warnings = append(m.Warnings, views.KBEntry{Slug: w.Slug, Title: w.Name})
+	}
 	return render(c, http.StatusOK, views.KB(m))
 }
 
@@ -44,7 +46,7 @@ func (s *Server) kbPage(c echo.Context) error {
 			return render(c, http.StatusOK, views.KBPage(m))
 		}
 	}
-	entries := append(append([]store.Entry{}, store.Catalog...), store.LowDiskWarning)
+	entries := append(append([]store.Entry{}, store.Catalog...), store.Warnings...)
 	for _, e := range entries {
 		if e.Slug != slug {
 			continue
@@ -55,10 +57,20 @@ func (s *Server) kbPage(c echo.Context) error {
 			return err
 		}
 		if e.Warning {
-			m.Meaning += fmt.Sprintf(" The threshold in force is %s %% of a drive's space in use (admins change it under Settings).",
-				strconv.FormatFloat(s.db.Settings().LowDiskPct, 'f', -1, 64))
+			if e.Code == store.LowDiskSpace {
+				m.Meaning += fmt.Sprintf(" The threshold in force is %s %% of a drive's space in use (admins change it under Settings).",
+					strconv.FormatFloat(s.db.Settings().LowDiskPct, 'f', -1, 64))
+			} else {
+				m.Meaning += " The threshold in force is " + span(s.db.Settings().StaleAfter) + " (admins change it under Settings)."
+			}
 			m.Impact, m.ImpactLabel = "temporarily-cannot-patch", "Warning: does not change impact"
-			m.ServersURL, m.Count = "/servers?warning=low-disk-space", ov.LowDisk
+			f := store.Filter{}
+			f.Add(store.DimWarning, false, string(e.Code))
+			n, err := s.db.Count(c.Request().Context(), f)
+			if err != nil {
+				return err
+			}
+			m.ServersURL, m.Count = "/servers?warning="+string(e.Code), n
 		} else {
 			m.Impact, m.ImpactLabel = e.Impact.String(), e.Impact.Label()
 			m.ServersURL, m.Count = "/servers?exemption="+string(e.Code), ov.ByCode[e.Code]

@@ -28,6 +28,7 @@ func (s *Server) routes() {
 	e.GET("/api/v1/endpoints", s.apiListEndpoints, api...)
 	e.GET("/api/v1/facets", s.apiFacets, api...)
 	e.PUT("/api/v1/endpoints", s.apiUpsertEndpoints, api...)
+	e.PATCH("/api/v1/endpoints", s.apiUpsertEndpoints, api...)
 	e.GET("/api/v1/endpoints/:name", s.apiGetEndpoint, api...)
 	e.POST("/api/v1/endpoints/:name/suspend", s.apiSuspend, api...)
 	e.POST("/api/v1/endpoints/:name/unsuspend", s.apiUnsuspend, api...)
@@ -100,6 +101,8 @@ func (s *Server) routes() {
 	e.POST("/tokens", s.tokenCreate, admin...)
 	e.POST("/tokens/:id/revoke", s.tokenRevoke, admin...)
 	e.GET("/import", s.importForm, admin...)
+	e.GET("/import/template.csv", s.importTemplate, admin...)
+	e.GET("/sources", s.sourcesList, admin...)
 	// A CSV import of a large estate is bigger than any form: its token is
 	// checked from the address and the file is streamed by the handler.
 	e.POST("/import", s.importCSV, s.withSession, s.requireUser, requireRole(store.Admin), s.checkCSRF)

@@ -341,6 +341,7 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 		m.Impacts = append(m.Impacts, opt(store.DimImpact, i.String(), i.Label()))
 	}
 	m.LowDisk = opt(store.DimWarning, string(store.LowDiskSpace), "")
+	m.Stale, m.StaleAfter = opt(store.DimWarning, string(store.StaleFacts), ""), span(set.StaleAfter)
 	for _, o := range store.OSFamilies {
 		m.OS = append(m.OS, opt(store.DimOS, o, osLabel[o]))
 	}
@@ -533,6 +534,13 @@ func (s *Server) serversCSV(c echo.Context) error {
 	if f.After != "" || f.Before != "" {
 		return badParam("after or before", f.After+f.Before, "no page cursor: the export has every matching row")
 	}
+	switch format := c.QueryParam("format"); format {
+	case "":
+	case "facts":
+		return s.factsCSV(c, f)
+	default:
+		return badParam("format", format, "facts (every fact in API field names), or none for the list's columns")
+	}
 	all, err := s.listColumns(c)
 	if err != nil {
 		return err
@@ -568,6 +576,50 @@ func (s *Server) serversCSV(c echo.Context) error {
 	w.Flush()
 	if err != nil && c.Request().Context().Err() == nil {
 		s.log.Error("csv export", "err", err)
+	}
+	return nil
+}
+
+// factsCSV streams the facts of every matching endpoint in API field names:
+// a file that imports back unchanged. Cells are not guarded against
+// formulas (csvSafe) because they must read back exactly; open it in a
+// spreadsheet with formulas off.
+func (s *Server) factsCSV(c echo.Context, f store.Filter) error {
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="facts-`+time.Now().UTC().Format("20060102-1504")+`.csv"`)
+	c.Response().WriteHeader(http.StatusOK)
+	w := csv.NewWriter(c.Response())
+	w.Write(factColumnsCSV)
+	ctx := c.Request().Context()
+	var batch []int64
+	var rec []string
+	flush := func() error {
+		es, err := s.db.Endpoints(ctx, batch)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			rec = factsRecord(&e.Facts, rec)
+			if err := w.Write(rec); err != nil {
+				return err
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	err := s.db.Each(ctx, f, false, func(r store.Row) error {
+		if batch = append(batch, r.ID); len(batch) == 500 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	w.Flush()
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("facts export", "err", err)
 	}
 	return nil
 }

@@ -83,6 +83,13 @@ func (s *Server) serverModel(c echo.Context, id int64) (views.ServerPage, error)
 		}
 		return stamp(c, *t) + " (" + ago(*t, now) + ")"
 	}
+	// Who said it: "power: on — vcenter-sync, 3 min ago".
+	from := func(field string) string {
+		if src, ok := e.Sources[field]; ok {
+			return " — " + src.Source + ", " + ago(src.ReportedAt, now)
+		}
+		return ""
+	}
 	ps := "unknown"
 	if f.PSVersion != nil {
 		ps = strconv.Itoa(*f.PSVersion)
@@ -96,21 +103,21 @@ func (s *Server) serverModel(c echo.Context, id int64) (views.ServerPage, error)
 		}
 	}
 	m.Facts = []views.Fact{
-		fact("IP", str(f.IP)), fact("OS", str(f.OSName)+" ("+str(f.OSFamily)+")"), fact("Platform supported", boolean(f.PlatformSupported)),
-		fact("Managed", boolean(f.Managed)), fact("Protocol", str(f.Protocol)), fact("Credentials", str(f.Credentials)),
-		fact("Connector", str(f.Connector)), fact("Reachable", boolean(f.Reachable)), fact("Session", str(f.Connection)),
-		fact("Last contact", when(f.LastContactAt)), fact("Power", str(f.Power)), fact("VM frozen", boolean(f.VMFrozen)),
+		fact("IP", str(f.IP)+from("ip")), fact("OS", str(f.OSName)+" ("+str(f.OSFamily)+")"+from("os_name")), fact("Platform supported", boolean(f.PlatformSupported)+from("platform_supported")),
+		fact("Managed", boolean(f.Managed)+from("managed")), fact("Protocol", str(f.Protocol)+from("protocol")), fact("Credentials", str(f.Credentials)+from("credentials")),
+		fact("Connector", str(f.Connector)+from("connector")), fact("Reachable", boolean(f.Reachable)+from("reachable")), fact("Session", str(f.Connection)+from("connection")),
+		fact("Last contact", when(f.LastContactAt)+from("last_contact_at")), fact("Power", str(f.Power)+from("power")), fact("VM frozen", boolean(f.VMFrozen)+from("vm_frozen")),
 	}
 	if f.OSFamily != nil && *f.OSFamily == "windows" {
-		m.Facts = append(m.Facts, fact("PowerShell policy", str(f.PSExecutionPolicy)), fact("PowerShell version", ps),
-			fact("Last WSUS report", when(f.WSUSLastReportAt)))
+		m.Facts = append(m.Facts, fact("PowerShell policy", str(f.PSExecutionPolicy)+from("ps_execution_policy")), fact("PowerShell version", ps+from("ps_version")),
+			fact("Last WSUS report", when(f.WSUSLastReportAt)+from("wsus_last_report_at")))
 	}
 	m.Facts = append(m.Facts,
-		fact("Advisories present", boolean(f.AdvisoriesPresent)), fact("Packages present", boolean(f.PackagesPresent)),
-		fact("Repositories OK", boolean(f.RepositoriesOK)), fact("Subscription valid", boolean(f.SubscriptionValid)),
-		fact("Reboot required since", when(f.RebootRequiredSince)), fact("Reboot acknowledged", acked(c, e, now)),
-		fact("Last window timed out", boolean(f.LastWindowTimedOut)),
-		fact("Facts updated", when(&e.FactsUpdatedAt)))
+		fact("Advisories present", boolean(f.AdvisoriesPresent)+from("advisories_present")), fact("Packages present", boolean(f.PackagesPresent)+from("packages_present")),
+		fact("Repositories OK", boolean(f.RepositoriesOK)+from("repositories_ok")), fact("Subscription valid", boolean(f.SubscriptionValid)+from("subscription_valid")),
+		fact("Reboot required since", when(f.RebootRequiredSince)+from("reboot_required_since")), fact("Reboot acknowledged", acked(c, e, now)),
+		fact("Last window timed out", boolean(f.LastWindowTimedOut)+from("last_window_timed_out")),
+		fact("Facts updated", when(&e.FactsUpdatedAt)), fact("Last report", lastReport(c, e, now)))
 
 	m.Disk = diskView(e.MaxDiskPct, e.LowDisk, f.Drives, set.LowDiskPct)
 	m.Drives = m.Disk.Drives
@@ -133,9 +140,15 @@ func (s *Server) serverModel(c echo.Context, id int64) (views.ServerPage, error)
 	m.BackURL = listReferer(c)
 	if e.LowDisk {
 		w := store.LowDiskWarning
-		m.Warning = &views.ExemptionView{Code: string(w.Code), Name: w.Name, Impact: "warning", ImpactLabel: "Warning",
+		m.Warnings = append(m.Warnings, views.ExemptionView{Code: string(w.Code), Name: w.Name, Impact: "warning", ImpactLabel: "Warning",
 			Meaning: w.Meaning, Evidence: fmt.Sprintf("fullest drive %.1f %% in use, threshold %g %%", *e.MaxDiskPct, set.LowDiskPct),
-			KBURL: "/kb/" + w.Slug, Fix: w.Fix}
+			KBURL: "/kb/" + w.Slug, Fix: w.Fix})
+	}
+	if e.StaleFacts {
+		w := store.StaleFactsWarning
+		m.Warnings = append(m.Warnings, views.ExemptionView{Code: string(w.Code), Name: w.Name, Impact: "warning", ImpactLabel: "Warning",
+			Meaning: w.Meaning, Evidence: fmt.Sprintf("last report %s, threshold %s", ago(e.ReportedAt, now), span(set.StaleAfter)),
+			KBURL: "/kb/" + w.Slug, Fix: w.Fix})
 	}
 	for _, h := range history {
 		en, _ := store.Lookup(h.Code)
@@ -188,6 +201,19 @@ func cyclesEnd(c echo.Context, schedules []store.Schedule, id int64, susp *store
 		return fmt.Sprintf("It ends after %s more, which the schedule does not have yet", left)
 	}
 	return fmt.Sprintf("It ends after %s more; the endpoint has no schedule, so none is counted", left)
+}
+
+// lastReport says when a source last reported on the endpoint, and
+// whether that is older than the stale threshold.
+func lastReport(c echo.Context, e *store.Endpoint, now time.Time) string {
+	if e.ReportedAt.IsZero() {
+		return "never (entered by hand or from before sources were kept)"
+	}
+	out := stamp(c, e.ReportedAt) + " (" + ago(e.ReportedAt, now) + ")"
+	if e.StaleFacts {
+		out += " — stale: older than the threshold, these facts may be out of date"
+	}
+	return out
 }
 
 // acked says who acknowledged the endpoint's last reboot and when.
