@@ -125,14 +125,14 @@ func factSources(stored string, names map[int64]string) map[string]FactSource {
 
 // Source is one feed of facts, as the Sources page shows it.
 type Source struct {
-	ID                          int64
-	Name                        string
-	FirstReport, LastReport     time.Time
-	Reports                     int64 // endpoint reports received
-	Endpoints                   int64 // endpoints with at least one fact from it
-	Silent                      bool  // nothing within the stale threshold
-	Kind                        string
-	SilentFor                   time.Duration
+	ID                      int64
+	Name                    string
+	FirstReport, LastReport time.Time
+	Reports                 int64 // endpoint reports received
+	Endpoints               int64 // endpoints with at least one fact from it
+	Silent                  bool  // nothing within the stale threshold
+	Kind                    string
+	SilentFor               time.Duration
 }
 
 // Sources lists every source, silent ones first, then by name.
