@@ -19,6 +19,8 @@ generate:
 
 lint:
 	$(GO) vet ./...
+	GOOS=windows $(GO) vet ./agent ./cmd/patchready
+	GOOS=windows $(GO) build -o /dev/null ./cmd/patchready
 	$(GO) tool staticcheck ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 

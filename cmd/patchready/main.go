@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/term"
 
+	"patchready/agent"
 	"patchready/store"
 	"patchready/web"
 )
@@ -49,8 +50,12 @@ Usage:
   patchready token create NAME                           (prints the token once)
   patchready backup FILE
   patchready migrate
+  patchready agent --server URL --token TOKEN [--interval 15m] [--once] [--name NAME]
 
-Every command takes --db (env PATCHREADY_DB); only serve and migrate create a
+agent reports this host's facts to a dashboard (env PATCHREADY_SERVER,
+PATCHREADY_TOKEN); it needs no database.
+
+Every other command takes --db (env PATCHREADY_DB); only serve and migrate create a
 database that does not exist. serve also reads PATCHREADY_ADDR,
 PATCHREADY_ADMIN_PASSWORD, PATCHREADY_SESSION_KEY and PATCHREADY_TRUSTED_PROXIES
 (--trusted-proxies: CIDRs allowed to set X-Forwarded-For).
@@ -219,6 +224,30 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		fmt.Fprintf(stdout, "schema at version %d\n", v)
 		return nil
+
+	case "agent":
+		server := fs.String("server", getenv("PATCHREADY_SERVER"), "the dashboard's URL")
+		token := fs.String("token", getenv("PATCHREADY_TOKEN"), "an API token (its name is the facts' source)")
+		interval := fs.Duration("interval", 15*time.Minute, "time between reports")
+		once := fs.Bool("once", false, "report once and exit; non-zero with the server's message when refused")
+		name := fs.String("name", "", "the endpoint's name (default: the host name)")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		cfg := agent.Config{Server: *server, Token: *token, Interval: *interval, Name: *name,
+			Registry: agent.HostRegistry(), Log: slog.New(slog.NewTextHandler(stderr, nil))}
+		if *once {
+			f, err := agent.Once(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "reported %s: %s, %d drive(s)\n", f.Name, f.OSFamily, len(f.Drives))
+			return nil
+		}
+		if *interval < time.Minute {
+			return errors.New("--interval must be at least 1m")
+		}
+		return agent.Run(ctx, cfg)
 
 	case "help", "-h", "--help":
 		fmt.Fprintf(stdout, usage, version)
