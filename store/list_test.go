@@ -55,6 +55,9 @@ func randomFilter(r *rand.Rand, db *DB) Filter {
 	if some(0.15) {
 		f.Add(DimWarning, false, string(LowDiskSpace))
 	}
+	if some(0.1) {
+		f.Add(DimWarning, false, string(StaleFacts))
+	}
 	if some(0.25) {
 		f.Add(DimOS, false, pick(OSFamilies))
 	}
@@ -100,7 +103,10 @@ func bruteMatch(e *Endpoint, f Filter) bool {
 		values[DimExemption] = append(values[DimExemption], string(x.Code))
 	}
 	if e.LowDisk {
-		values[DimWarning] = []string{string(LowDiskSpace)}
+		values[DimWarning] = append(values[DimWarning], string(LowDiskSpace))
+	}
+	if e.StaleFacts {
+		values[DimWarning] = append(values[DimWarning], string(StaleFacts))
 	}
 	for _, l := range unionLabels(e.Labels, e.ManualLabels) {
 		values[DimLabel] = append(values[DimLabel], l)
@@ -395,9 +401,14 @@ func termsOf(e *Endpoint, dim string) []string {
 	case DimImpact:
 		return []string{e.Impact.String()}
 	case DimWarning:
+		var out []string
 		if e.LowDisk {
-			return []string{string(LowDiskSpace)}
+			out = append(out, string(LowDiskSpace))
 		}
+		if e.StaleFacts {
+			out = append(out, string(StaleFacts))
+		}
+		return out
 	case DimOS:
 		if e.OSFamily != nil {
 			return []string{*e.OSFamily}

@@ -256,6 +256,16 @@ func (db *DB) Seed(ctx context.Context, n int, seed uint64, progress Progress) (
 	}
 	g := NewGenerator(seed+uint64(first), db.now())
 	set, now := db.Settings(), db.now()
+	// The demo's feeds: a connector for most facts, the hypervisor for
+	// power, the CMDB for labels. Each feeds every seeded endpoint.
+	var feeds [3]int64
+	for i, name := range []string{"connector-sync", "vcenter-sync", "cmdb-export"} {
+		if err := db.w.QueryRowContext(ctx, `INSERT INTO sources (name, first_report_at, last_report_at, reports, endpoints) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET last_report_at = excluded.last_report_at, reports = reports + excluded.reports,
+			endpoints = endpoints + excluded.endpoints RETURNING id`, name, now.Add(-90*24*time.Hour).Unix(), now.Add(-time.Duration(i)*7*time.Minute).Unix(), n, n).Scan(&feeds[i]); err != nil {
+			return err
+		}
+	}
 	const chunk = 25000
 	batches := make(chan *seedBatch, 1)
 	stop := make(chan struct{})
@@ -263,7 +273,7 @@ func (db *DB) Seed(ctx context.Context, n int, seed uint64, progress Progress) (
 	go func() {
 		defer close(batches)
 		for done := 0; done < n; done += chunk {
-			b := g.batch(first+int64(done), min(chunk, n-done), schedIDs, plans, set, now, db.list.schema)
+			b := g.batch(first+int64(done), min(chunk, n-done), schedIDs, plans, set, now, db.list.schema, feeds)
 			select {
 			case batches <- b:
 			case <-stop:
@@ -293,7 +303,7 @@ type seedBatch struct {
 
 // batch generates n endpoints from firstID on, with ids in name order (the
 // unique name index then fills in runs instead of at random).
-func (g *Generator) batch(firstID int64, n int, schedIDs []int64, plans map[int64]Plan, set Settings, now time.Time, schema *listSchema) *seedBatch {
+func (g *Generator) batch(firstID int64, n int, schedIDs []int64, plans map[int64]Plan, set Settings, now time.Time, schema *listSchema, feeds [3]int64) *seedBatch {
 	b := &seedBatch{n: n, listed: make(map[int64]*listed, n)}
 	facts := make([]Facts, n)
 	for i := range facts {
@@ -304,7 +314,13 @@ func (g *Generator) batch(firstID int64, n int, schedIDs []int64, plans map[int6
 	for i := range facts {
 		id, f := firstID+int64(i), &facts[i]
 		sched, susp := g.State(schedIDs)
-		r := Evaluate(f, State{Suspension: susp, Plan: plans[sched]}, set, now)
+		// Reported within the last hours; one endpoint in 40 has gone
+		// quiet for two days (its facts are stale).
+		reported := now.Add(-time.Duration(id*7919%21600) * time.Second).Truncate(time.Second)
+		if id%40 == 0 {
+			reported = reported.Add(-48 * time.Hour)
+		}
+		r := Evaluate(f, State{Suspension: susp, Plan: plans[sched], ReportedAt: reported}, set, now)
 		var recheck, schedule, primary any
 		if !r.RecheckAt.IsZero() {
 			recheck = r.RecheckAt.Unix()
@@ -315,8 +331,12 @@ func (g *Generator) batch(firstID int64, n int, schedIDs []int64, plans map[int6
 		if p := r.Primary(); p != "" {
 			primary = string(p)
 		}
+		power, _ := FieldOf("power")
+		labels, _ := FieldOf("labels")
+		at := reported.Unix()
+		sources := fmt.Sprintf("[[%d,%d,%d],[%d,%d,%d],[%d,%d,%d]]", feeds[0], at-300, AllFacts&^power&^labels, feeds[1], at, power, feeds[2], at-3600, labels)
 		b.endpoints = append(append(append(b.endpoints, id), factArgs(f)...), packDrives(f.Drives), schedule, primary,
-			max(len(r.Exemptions)-1, 0), r.Impact, r.MaxDiskPct, r.LowDisk, recheck, stamp, stamp)
+			max(len(r.Exemptions)-1, 0), r.Impact, r.MaxDiskPct, r.LowDisk, r.StaleFacts, recheck, stamp, stamp, at, sources)
 		for _, d := range f.Drives {
 			b.drives = append(b.drives, id, d.Mount, d.TotalBytes, d.UsedBytes)
 		}
@@ -341,7 +361,7 @@ func (b *seedBatch) insert(t *txn) error {
 		rows []any
 	}{
 		{`INSERT INTO endpoints (id, ` + factColumns + `, drives_packed, schedule_id, primary_code, more_count, impact,
-			max_disk_pct, low_disk, recheck_at, facts_updated_at, created_at)`, factCount + 11, b.endpoints},
+			max_disk_pct, low_disk, stale_facts, recheck_at, facts_updated_at, created_at, reported_at, fact_sources)`, factCount + 14, b.endpoints},
 		{`INSERT INTO drives (endpoint_id, mount, total_bytes, used_bytes)`, 4, b.drives},
 		{`INSERT INTO endpoint_exemptions (endpoint_id, code, position, since, evidence)`, 5, b.exemptions},
 		{`INSERT INTO suspensions (endpoint_id, cycles_remaining, from_at, until_at, reason, created_by, created_at, counted_to)`, 8, b.suspensions},
