@@ -189,10 +189,10 @@ type bulkRejected struct {
 	checked map[int64]bool
 }
 
-// worstFirst is the order of a column's first click when it is not the
-// other way: the most urgent rows first (cannot patch, fullest disk; the
-// oldest contact is already first in ascending order).
-var worstFirst = map[string]bool{"impact": true, "disk": true}
+// worstFirst are the columns whose first click sorts descending, so that
+// the most urgent rows come first: the fullest disk. (Impact ascending is
+// already cannot-patch first, and last contact ascending the oldest.)
+var worstFirst = map[string]bool{"disk": true}
 
 // perPageChoices are the page sizes offered.
 var perPageChoices = []int{25, 50, 100, 200}

@@ -228,6 +228,10 @@ func TestRowsSayWhyAndSortWorstFirst(t *testing.T) {
 	if !strings.Contains(cell[1], "<span>"+primary.Name+"</span>") {
 		t.Fatalf("+N more does not list the primary %s: %s", primary.Name, cell[1])
 	}
+	// Worst first: impact ascending is cannot-patch first.
+	if p, _ := e.db.List(ctx, filterOf(t, "sort=impact&per_page=1"), false); p.Rows[0].Impact != store.CannotPatch {
+		t.Fatalf("impact ascending starts with %v", p.Rows[0].Impact)
+	}
 	// Operators get the fix in the row, and it comes back to the list.
 	if !strings.Contains(body, `action="/servers/`+strconv.FormatInt(row.ID, 10)+`/unsuspend"`) {
 		t.Fatal("no one-click fix in the row")
@@ -236,7 +240,7 @@ func TestRowsSayWhyAndSortWorstFirst(t *testing.T) {
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/servers?exemption=suspended-by-user" {
 		t.Fatalf("row fix %d %s", res.StatusCode, res.Header.Get("Location"))
 	}
-	for col, href := range map[string]string{"impact": `order=desc[^"]*sort=impact"`, "disk": `order=desc[^"]*sort=disk"`, "last_contact": `per_page=500&amp;sort=last_contact"`} {
+	for col, href := range map[string]string{"impact": `per_page=500&amp;sort=impact"`, "disk": `order=desc[^"]*sort=disk"`, "last_contact": `per_page=500&amp;sort=last_contact"`} {
 		if !regexp.MustCompile(`href="/servers\?[^"]*` + href).MatchString(body) {
 			t.Errorf("first click on %s is not worst first", col)
 		}
