@@ -4,10 +4,12 @@ import (
 	"encoding/binary"
 	"math"
 	"net/netip"
+	"patchready/store/readmodel"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // listed is an endpoint as the Servers list sees it: everything a row
@@ -19,6 +21,7 @@ import (
 type listed struct {
 	name, ip    string
 	lastContact int64 // unix seconds; 0 unknown
+	blocked     int64 // unix seconds since which it cannot be patched (its oldest exemption); 0 patchable
 	maxDisk     float64
 	schedule    int64
 	exemptions  uint32 // bit i: Catalog[i]
@@ -90,14 +93,14 @@ func (d *dictionary[T]) value(id uint32) T {
 }
 
 // listedOf makes the list's record of an endpoint.
-func (s *listSchema) listedOf(f *Facts, manual []string, schedule int64, exemptions []Code, primary Code, impact Impact, maxDisk *float64, lowDisk, stale bool) listed {
+func (s *listSchema) listedOf(f *Facts, manual []string, schedule int64, exemptions []Code, primary Code, impact Impact, maxDisk *float64, lowDisk, stale bool, blocked int64) listed {
 	labels := unionLabels(f.Labels, manual)
-	return s.listedWith(f, s.labelSets.id(strings.Join(labels, "\x00"), func() []string { return labels }), schedule, exemptions, primary, impact, maxDisk, lowDisk, stale)
+	return s.listedWith(f, s.labelSets.id(strings.Join(labels, "\x00"), func() []string { return labels }), schedule, exemptions, primary, impact, maxDisk, lowDisk, stale, blocked)
 }
 
 // listedWith is listedOf with the label set already numbered.
-func (s *listSchema) listedWith(f *Facts, labelSet uint32, schedule int64, exemptions []Code, primary Code, impact Impact, maxDisk *float64, lowDisk, stale bool) listed {
-	e := listed{name: f.Name, ip: orEmpty(f.IP), schedule: schedule, impact: uint8(impact), lowDisk: lowDisk, staleFacts: stale,
+func (s *listSchema) listedWith(f *Facts, labelSet uint32, schedule int64, exemptions []Code, primary Code, impact Impact, maxDisk *float64, lowDisk, stale bool, blocked int64) listed {
+	e := listed{name: f.Name, ip: orEmpty(f.IP), schedule: schedule, impact: uint8(impact), lowDisk: lowDisk, staleFacts: stale, blocked: blocked,
 		osFamily: enum(OSFamilies, orEmpty(f.OSFamily)), protocol: enum(Protocols, orEmpty(f.Protocol)),
 		connector: enum(Connectors, orEmpty(f.Connector)), power: enum(PowerStates, orEmpty(f.Power))}
 	os := orEmpty(f.OSName)
@@ -246,7 +249,7 @@ func parseScheduleParam(v string) (string, bool) {
 }
 
 // SortColumns are the columns the list sorts by, besides "label:KEY".
-var SortColumns = []string{"name", "ip", "os", "protocol", "connector", "power", "exemption", "impact", "schedule", "last_contact", "disk"}
+var SortColumns = []string{"name", "ip", "os", "protocol", "connector", "power", "exemption", "impact", "schedule", "last_contact", "disk", "blocked"}
 
 // ValidSort tells whether the list can sort by column.
 func ValidSort(column string) bool {
@@ -344,6 +347,8 @@ func (s *listSchema) SortKey(column string, e *listed, buf []byte) ([]byte, bool
 		return binary.BigEndian.AppendUint64(buf, uint64(e.lastContact)), e.lastContact != 0
 	case "disk":
 		return binary.BigEndian.AppendUint64(buf, math.Float64bits(e.maxDisk)), e.hasDisk // non-negative floats order as their bits
+	case "blocked": // held back longest first; patchable endpoints last
+		return binary.BigEndian.AppendUint64(buf, uint64(e.blocked)), e.blocked != 0
 	}
 	if key, ok := strings.CutPrefix(column, "label:"); ok {
 		// An endpoint with several values of the key sorts by the first.
@@ -354,4 +359,24 @@ func (s *listSchema) SortKey(column string, e *listed, buf []byte) ([]byte, bool
 		}
 	}
 	return buf, false
+}
+
+// BlockedSince is when an endpoint became unable to patch without a break:
+// the start of its oldest exemption's current run; zero when patchable.
+func BlockedSince(impact Impact, exemptions []Exemption) time.Time {
+	var since time.Time
+	if impact == Patchable {
+		return since
+	}
+	for _, e := range exemptions {
+		if since.IsZero() || e.Since.Before(since) {
+			since = e.Since
+		}
+	}
+	return since
+}
+
+// BlockedBefore is the range of endpoints blocked since before t.
+func BlockedBefore(t time.Time) readmodel.Range {
+	return readmodel.Range{Column: "blocked", Below: binary.BigEndian.AppendUint64(nil, uint64(t.Unix()))}
 }

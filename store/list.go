@@ -18,6 +18,11 @@ type Filter struct {
 	Q     []string // name or address contains any of these
 	Conds []Cond
 
+	// BlockedBefore, when set, keeps the endpoints that cannot be patched
+	// since before it (blocked for more than N days).
+	BlockedBefore time.Time
+	BlockedDays   int // the N of blocked_days_gt, as given
+
 	Sort    string // a column of SortColumns or "label:KEY"; "" is name
 	Desc    bool
 	After   string // opaque cursor: the rows after this one
@@ -80,6 +85,9 @@ func (f *Filter) pageQuery() readmodel.Query {
 
 func (f *Filter) query() readmodel.Query {
 	q := readmodel.Query{Text: f.Q, Column: f.Sort, Desc: f.Desc, After: f.After, Before: f.Before}
+	if !f.BlockedBefore.IsZero() {
+		q.Ranges = append(q.Ranges, BlockedBefore(f.BlockedBefore))
+	}
 	if q.Column == "" {
 		q.Column = "name"
 	}
@@ -112,6 +120,7 @@ type Row struct {
 	ScheduleID    int64
 	ScheduleName  string
 	LastContactAt *time.Time
+	BlockedSince  time.Time // cannot be patched since; zero when patchable
 	MaxDiskPct    *float64
 	LowDisk       bool
 	Labels        []string
@@ -286,16 +295,16 @@ func (db *DB) buildReadModel(ctx context.Context) error {
 // loadListed reads every endpoint as the list sees it, in id order.
 func loadListed(ctx context.Context, tx *sql.Tx, schema *listSchema) func(yield func(uint32, *listed) error) error {
 	return func(yield func(uint32, *listed) error) error {
-		codes, err := tx.QueryContext(ctx, `SELECT endpoint_id, code FROM endpoint_exemptions ORDER BY endpoint_id, position`)
+		codes, err := tx.QueryContext(ctx, `SELECT endpoint_id, code, since FROM endpoint_exemptions ORDER BY endpoint_id, position`)
 		if err != nil {
 			return err
 		}
 		defer codes.Close()
-		var codeID int64
+		var codeID, since int64
 		var code string
 		haveCode := codes.Next()
 		if haveCode {
-			if err := codes.Scan(&codeID, &code); err != nil {
+			if err := codes.Scan(&codeID, &code, &since); err != nil {
 				return err
 			}
 		}
@@ -335,17 +344,24 @@ func loadListed(ctx context.Context, tx *sql.Tx, schema *listSchema) func(yield 
 				}
 			}
 			exemptions = exemptions[:0]
+			var blocked int64
 			for haveCode && codeID <= id {
 				if codeID == id {
 					exemptions = append(exemptions, Code(code))
+					if blocked == 0 || since < blocked {
+						blocked = since
+					}
 				}
 				if haveCode = codes.Next(); haveCode {
-					if err := codes.Scan(&codeID, &code); err != nil {
+					if err := codes.Scan(&codeID, &code, &since); err != nil {
 						return err
 					}
 				}
 			}
-			e := schema.listedWith(&f, set, schedule, exemptions, primary, impact, disk, low, stale)
+			if impact == Patchable {
+				blocked = 0
+			}
+			e := schema.listedWith(&f, set, schedule, exemptions, primary, impact, disk, low, stale, blocked)
 			if err := yield(uint32(id), &e); err != nil {
 				return err
 			}
@@ -420,6 +436,9 @@ func (db *DB) rows(ctx context.Context, m *readmodel.Model[listed], ids []uint32
 		}
 		if n := len(r.Exemptions); n > 1 {
 			r.More = n - 1
+		}
+		if e.blocked != 0 {
+			r.BlockedSince = time.Unix(e.blocked, 0).UTC()
 		}
 		if e.lastContact != 0 {
 			t := time.Unix(e.lastContact, 0).UTC()

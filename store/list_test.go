@@ -58,6 +58,9 @@ func randomFilter(r *rand.Rand, db *DB) Filter {
 	if some(0.1) {
 		f.Add(DimWarning, false, string(StaleFacts))
 	}
+	if some(0.15) { // blocked for more than some hours
+		f.BlockedBefore = db.now().Add(time.Duration(r.IntN(72)-36) * time.Hour)
+	}
 	if some(0.25) {
 		f.Add(DimOS, false, pick(OSFamilies))
 	}
@@ -126,6 +129,12 @@ func bruteMatch(e *Endpoint, f Filter) bool {
 			return false
 		}
 	}
+	if !f.BlockedBefore.IsZero() {
+		since := BlockedSince(e.Impact, e.Exemptions)
+		if since.IsZero() || !since.Before(f.BlockedBefore.Truncate(time.Second)) {
+			return false
+		}
+	}
 	if len(f.Q) == 0 {
 		return true
 	}
@@ -181,6 +190,9 @@ func bruteSort(all []*Endpoint, f Filter) {
 				return "", false
 			}
 			return fmt.Sprintf("%020.10f", *e.MaxDiskPct), true
+		case "blocked":
+			since := BlockedSince(e.Impact, e.Exemptions)
+			return fmt.Sprintf("%020d", since.Unix()), !since.IsZero()
 		default:
 			key := strings.TrimPrefix(col, "label:")
 			for _, l := range unionLabels(e.Labels, e.ManualLabels) {

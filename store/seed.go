@@ -340,10 +340,17 @@ func (g *Generator) batch(firstID int64, n int, schedIDs []int64, plans map[int6
 		for _, d := range f.Drives {
 			b.drives = append(b.drives, id, d.Mount, d.TotalBytes, d.UsedBytes)
 		}
-		for pos, e := range r.Exemptions {
-			b.exemptions = append(b.exemptions, id, string(e.Code), pos, stamp, e.Evidence)
+		// Exemptions began hours to two months ago, so that "blocked for
+		// more than N days" finds some.
+		since := stamp - id*7901%(60*24*3600)
+		var blockedStamp int64
+		if len(r.Exemptions) > 0 && r.Impact != Patchable {
+			blockedStamp = since
 		}
-		e := schema.listedOf(f, nil, sched, r.Codes(), r.Primary(), r.Impact, r.MaxDiskPct, r.LowDisk, r.StaleFacts)
+		for pos, e := range r.Exemptions {
+			b.exemptions = append(b.exemptions, id, string(e.Code), pos, since, e.Evidence)
+		}
+		e := schema.listedOf(f, nil, sched, r.Codes(), r.Primary(), r.Impact, r.MaxDiskPct, r.LowDisk, r.StaleFacts, blockedStamp)
 		b.listed[id] = &e
 		if susp != nil {
 			b.suspensions = append(b.suspensions, id, susp.CyclesRemaining, unix(susp.From), unix(susp.Until), susp.Reason,

@@ -72,7 +72,8 @@ func (c *current) listed(s *listSchema) listed {
 	for i, x := range c.exemptions {
 		codes[i] = x.Code
 	}
-	return s.listedOf(&c.facts, c.manual, c.scheduleID, codes, c.derived.Primary, c.derived.Impact, c.derived.MaxDisk, c.derived.LowDisk, c.derived.Stale)
+	return s.listedOf(&c.facts, c.manual, c.scheduleID, codes, c.derived.Primary, c.derived.Impact, c.derived.MaxDisk, c.derived.LowDisk, c.derived.Stale,
+		unixOrZero(BlockedSince(c.derived.Impact, c.exemptions)))
 }
 
 // plan returns the schedule plan for the rules, loading every schedule once
@@ -92,4 +93,11 @@ func (t *txn) plan(scheduleID int64) (Plan, error) {
 		}
 	}
 	return t.plans[scheduleID], nil
+}
+
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }

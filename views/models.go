@@ -77,6 +77,8 @@ type ServerRow struct {
 	Schedule     string
 	LastContact  string
 	LastContactT string // RFC 3339 for the title
+	Blocked      string // how long it cannot be patched: "12 days"
+	BlockedT     string
 	Disk         DiskView
 	Labels       []string // values of ServersPage.LabelCols, in order
 	Fixes        []Fix    // one-click fixes that apply, for operators
@@ -110,51 +112,52 @@ type SavedView struct {
 // ServersPage is the Servers list.
 type ServersPage struct {
 	Page
-	Columns      []Column
-	Show         map[string]bool
-	Rows         []ServerRow
-	Total        int64
-	From, To     int64
-	PrevURL      string
-	NextURL      string
-	FirstURL     string
-	LastURL      string
-	PageNo       int64
-	Pages        int64
-	PerPages     []Option // rows per page choices
-	Chips        []Chip
-	Views        []SavedView
-	ViewQuery    string // the query a new saved view keeps
-	CSVURL       string
-	ClearURL     string
-	Query        string // the filter as a query string, for "all matching"
-	Q            string
-	Exemptions   []Option
-	Impacts      []Option
-	LowDisk      Option
-	Stale        Option
-	StaleAfter   string
-	OS           []Option
-	Protocols    []Option
-	Schedules    []Option
-	Labels       []OptionGroup // by key
-	NotLabels    string        // excluded labels, as typed
-	LabelsChosen bool          // a label filter is on: show them unfolded
-	LabelCols    []string      // label keys shown as columns, in order
-	SortKey      string
-	Order        string
-	PerPage      int
-	Filtered     bool
-	ExemptionsOn int // how many exemptions are chosen
-	WarningsOn   int
-	LabelsOn     int
-	Assignable   []Option // schedules for the bulk action
-	LowDiskPct   string
-	ViewName     string            // the saved view shown, if any
-	Zone         string            // the user\'s time zone, which time inputs take
-	Bulk         map[string]string // a rejected bulk action's fields, as typed
-	BulkErrors   map[string]string // what was wrong with them, by field
-	Checked      map[int64]bool    // rows checked for it
+	Columns        []Column
+	Show           map[string]bool
+	Rows           []ServerRow
+	Total          int64
+	From, To       int64
+	PrevURL        string
+	NextURL        string
+	FirstURL       string
+	LastURL        string
+	PageNo         int64
+	Pages          int64
+	PerPages       []Option // rows per page choices
+	Chips          []Chip
+	Views          []SavedView
+	ViewQuery      string // the query a new saved view keeps
+	CSVURL         string
+	ClearURL       string
+	Query          string // the filter as a query string, for "all matching"
+	Q              string
+	Exemptions     []Option
+	Impacts        []Option
+	LowDisk        Option
+	Stale          Option
+	BlockedOptions []Option
+	StaleAfter     string
+	OS             []Option
+	Protocols      []Option
+	Schedules      []Option
+	Labels         []OptionGroup // by key
+	NotLabels      string        // excluded labels, as typed
+	LabelsChosen   bool          // a label filter is on: show them unfolded
+	LabelCols      []string      // label keys shown as columns, in order
+	SortKey        string
+	Order          string
+	PerPage        int
+	Filtered       bool
+	ExemptionsOn   int // how many exemptions are chosen
+	WarningsOn     int
+	LabelsOn       int
+	Assignable     []Option // schedules for the bulk action
+	LowDiskPct     string
+	ViewName       string            // the saved view shown, if any
+	Zone           string            // the user\'s time zone, which time inputs take
+	Bulk           map[string]string // a rejected bulk action's fields, as typed
+	BulkErrors     map[string]string // what was wrong with them, by field
+	Checked        map[int64]bool    // rows checked for it
 }
 
 // OptionGroup is a group of filter options (the values of a label key).
@@ -245,6 +248,7 @@ type Bar struct {
 // OverviewPage is the estate at a glance.
 type OverviewPage struct {
 	Page
+	Trend      Trend
 	Windows    []WindowSummary
 	Total      int64
 	Impacts    []Bar
@@ -291,6 +295,7 @@ type KBArticle struct {
 	Related     []KBEntry
 	ServersURL  string
 	Count       int64
+	Trend       *Trend // the exemption's own trend
 	// FixAction, when the dashboard itself can clear the exemption, is the
 	// bulk action offered on every endpoint that has it.
 	FixAction, FixLabel, FixFilter string
@@ -452,4 +457,23 @@ type SourcesPage struct {
 	Page
 	Sources   []SourceRow
 	Threshold string
+}
+
+// Trend is a line chart of daily counts.
+type Trend struct {
+	Title  string
+	Days   int
+	Spans  []Option // links to the other spans
+	Series []TrendSeries
+	Points []TrendPoint
+	Demo   bool // some days were made up by the demo
+}
+
+// TrendSeries is one line of a trend.
+type TrendSeries struct{ Name, Class string }
+
+// TrendPoint is one day of a trend: a value per series.
+type TrendPoint struct {
+	Date   string
+	Values []int64
 }

@@ -102,6 +102,9 @@ func (m *ServersPage) appendRow(b markup, r *ServerRow, selectable bool) markup 
 	if m.Show["last_contact"] {
 		b = b.tag(`<td data-col="last_contact" title="`).text(r.LastContactT).tag(`">`).text(r.LastContact).tag(`</td>`)
 	}
+	if m.Show["blocked"] {
+		b = b.tag(`<td data-col="blocked" title="`).text(r.BlockedT).tag(`">`).text(r.Blocked).tag(`</td>`)
+	}
 	if m.Show["disk"] {
 		b = appendDiskCell(b.tag(`<td data-col="disk">`), r.Name, &r.Disk).tag(`</td>`)
 	}

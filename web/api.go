@@ -25,6 +25,7 @@ type apiExemption struct {
 	Meaning string     `json:"meaning,omitempty"`
 	Fix     []string   `json:"fix,omitempty"`
 	KB      string     `json:"kb,omitempty"`
+	Since   *time.Time `json:"since,omitempty"` // start of its current run, on an endpoint
 }
 
 // apiEndpoint is an endpoint in the API: its facts and what they mean.
@@ -74,7 +75,8 @@ func toAPI(e *store.Endpoint, now time.Time) apiEndpoint {
 	}
 	for _, x := range e.Exemptions {
 		en := x.Entry()
-		out.Exemptions = append(out.Exemptions, apiExemption{Code: x.Code, Name: en.Name, Impact: en.Impact.String()})
+		since := x.Since
+		out.Exemptions = append(out.Exemptions, apiExemption{Code: x.Code, Name: en.Name, Impact: en.Impact.String(), Since: &since})
 	}
 	if e.Primary != "" {
 		p := e.Primary

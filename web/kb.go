@@ -87,6 +87,21 @@ func (s *Server) kbPage(c echo.Context) error {
 				}
 			}
 		}
+		days, err := trendDays(c)
+		if err != nil {
+			return err
+		}
+		code, warning := string(e.Code), e.Warning
+		t, err := s.trend(c, "Endpoints with "+e.Name+" over time", "/kb/"+e.Slug, days, []series{{e.Name, e.Impact.String(), func(d *store.HistoryDay) int64 {
+			if warning {
+				return d.Warnings[code]
+			}
+			return d.Exemptions[code]
+		}}})
+		if err != nil {
+			return err
+		}
+		m.Trend = &t
 		for _, slug := range views.RelatedTopics(e.Code) {
 			for _, t := range views.Topics {
 				if t.Slug == slug {

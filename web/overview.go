@@ -41,6 +41,13 @@ func (s *Server) overview(c echo.Context) error {
 	if m.Windows, err = s.nextWindows(c, time.Now()); err != nil {
 		return err
 	}
+	days, err := trendDays(c)
+	if err != nil {
+		return err
+	}
+	if m.Trend, err = s.trend(c, "Trend", "/", days, impactLines()); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.Overview(m))
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -97,6 +98,13 @@ func parseFilter(q url.Values) (store.Filter, error) {
 		}
 		f.PerPage = n
 	}
+	if v := q.Get("blocked_days_gt"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 3650 {
+			return f, badParam("blocked_days_gt", v, "a number of days from 0 to 3650")
+		}
+		f.BlockedDays, f.BlockedBefore = n, time.Now().Add(-time.Duration(n)*24*time.Hour)
+	}
 	f.After, f.Before = q.Get("after"), q.Get("before")
 	if f.After != "" && f.Before != "" {
 		return f, badParam("before", f.Before, "either after or before, not both")
@@ -117,6 +125,9 @@ func filterValues(f store.Filter) url.Values {
 		for _, val := range f.Values(d.Name, true) {
 			v.Add(d.Not, val)
 		}
+	}
+	if !f.BlockedBefore.IsZero() {
+		v.Set("blocked_days_gt", strconv.Itoa(f.BlockedDays))
 	}
 	if f.Sort != "" {
 		v.Set("sort", f.Sort)

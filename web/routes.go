@@ -27,6 +27,7 @@ func (s *Server) routes() {
 	e.GET("/api/v1/exemptions", s.apiExemptions, api...)
 	e.GET("/api/v1/endpoints", s.apiListEndpoints, api...)
 	e.GET("/api/v1/facets", s.apiFacets, api...)
+	e.GET("/api/v1/history", s.apiHistory, api...)
 	e.PUT("/api/v1/endpoints", s.apiUpsertEndpoints, api...)
 	e.PATCH("/api/v1/endpoints", s.apiUpsertEndpoints, api...)
 	e.GET("/api/v1/endpoints/:name", s.apiGetEndpoint, api...)

@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"encoding/csv"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -39,6 +40,12 @@ var columns = []column{
 			return ""
 		}
 		return r.LastContactAt.Format(time.RFC3339)
+	}},
+	{"blocked", "Blocked for", "blocked", func(r *store.Row, _ time.Time) string {
+		if r.BlockedSince.IsZero() {
+			return ""
+		}
+		return r.BlockedSince.Format(time.RFC3339)
 	}},
 	{"disk", "Disk Space In Use", "disk", func(r *store.Row, _ time.Time) string {
 		if r.MaxDiskPct == nil {
@@ -88,7 +95,7 @@ func (s *Server) columnKeys(c echo.Context, keys []string) ([]string, error) {
 
 // hiddenByDefault are the columns a new user turns on in Table Settings if
 // needed; the rest fit a laptop screen. Label columns start hidden too.
-var hiddenByDefault = []string{"connector", "power"}
+var hiddenByDefault = []string{"connector", "power", "blocked"}
 
 // visibleColumns is the user's Table Settings; name is always shown.
 func visibleColumns(u *store.User, cols []column) map[string]bool {
@@ -208,7 +215,7 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 	if f.Desc {
 		m.Order = "desc"
 	}
-	m.Filtered = len(f.Q) > 0 || len(f.Conds) > 0
+	m.Filtered = len(f.Q) > 0 || len(f.Conds) > 0 || !f.BlockedBefore.IsZero()
 	m.Zone = userZone(c).String()
 	m.Skip = "#results"
 	var visible []string
@@ -319,6 +326,10 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 		if r.LastContactAt != nil {
 			row.LastContact, row.LastContactT = ago(*r.LastContactAt, now), stamp(c, *r.LastContactAt)
 		}
+		row.Blocked = "—"
+		if !r.BlockedSince.IsZero() {
+			row.Blocked, row.BlockedT = span(now.Sub(r.BlockedSince)), stamp(c, r.BlockedSince)
+		}
 		if show["disk"] {
 			row.Disk = diskView(r.MaxDiskPct, r.LowDisk, r.Drives, set.LowDiskPct)
 		}
@@ -352,6 +363,10 @@ func (s *Server) serversModel(c echo.Context, f store.Filter, p store.Page, fc s
 	for _, sc := range schedules {
 		m.Schedules = append(m.Schedules, opt(store.DimSchedule, strconv.FormatInt(sc.ID, 10), sc.Name))
 	}
+	for _, d := range []int{1, 7, 30, 90} {
+		m.BlockedOptions = append(m.BlockedOptions, views.Option{Value: strconv.Itoa(d), Label: "Blocked > " + plural(int64(d), "day", "days"),
+			Selected: !f.BlockedBefore.IsZero() && f.BlockedDays == d})
+	}
 	m.Labels = labelOptions(f, fc)
 	m.NotLabels = strings.Join(f.Values(store.DimLabel, true), ", ")
 	m.LabelsChosen = len(f.Values(store.DimLabel, false)) > 0 || m.NotLabels != ""
@@ -384,6 +399,10 @@ func rowFixes(r *store.Row) []views.Fix {
 // filterChips are the active filters, each with the list without it.
 func filterChips(f store.Filter, base url.Values, names valueNames) []views.Chip {
 	var out []views.Chip
+	if !f.BlockedBefore.IsZero() {
+		out = append(out, views.Chip{Group: "Blocked", Label: fmt.Sprintf("for more than %s", plural(int64(f.BlockedDays), "day", "days")),
+			RemoveURL: listURL(withParams(base, "blocked_days_gt", ""))})
+	}
 	for _, term := range f.Q {
 		rest := slices.DeleteFunc(slices.Clone(f.Q), func(t string) bool { return t == term })
 		out = append(out, views.Chip{Group: "Name or IP contains (any of)", Label: term,

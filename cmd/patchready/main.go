@@ -280,6 +280,11 @@ func firstStart(ctx context.Context, db *store.DB, password string, demo bool, d
 		if err := db.SeedDemo(ctx, demoSize); err != nil {
 			return fmt.Errorf("seed demo: %w", err)
 		}
+		// 90 days of made-up history, marked as such, so the trend chart
+		// has something to show on the first day.
+		if err := db.SeedHistory(ctx, 90); err != nil {
+			return fmt.Errorf("seed history: %w", err)
+		}
 		fmt.Fprintf(stdout, "seeded a demo estate of %d endpoints in %s\n", demoSize, time.Since(start).Round(time.Millisecond))
 	}
 	return nil

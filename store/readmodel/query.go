@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"slices"
+	"sort"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -28,7 +29,8 @@ type Cond struct {
 
 // Query is a filter plus, for Page, an order and a position.
 type Query struct {
-	Conds []Cond
+	Conds  []Cond
+	Ranges []Range
 	// Text: the record's text contains any of these (ignoring ASCII case).
 	Text []string
 
@@ -38,6 +40,14 @@ type Query struct {
 	Before string // cursor: the rows before this one
 	Offset int    // without a cursor: rows to skip
 	Limit  int
+}
+
+// Range selects the records that have a value for Column whose sort key
+// is below Below: a prefix of the column's ordering ("blocked for more
+// than N days" is blocked since before now − N days).
+type Range struct {
+	Column string
+	Below  []byte
 }
 
 // ErrCursor is a cursor that was not made by this model for this order.
@@ -106,9 +116,36 @@ func (m *Model[R]) filter(q *Query) filter {
 	if len(q.Text) > 0 {
 		f.must = append(f.must, filterPart{"", false, m.search(q.Text)})
 	}
+	for _, r := range q.Ranges {
+		f.must = append(f.must, filterPart{"", false, m.prefix(r)})
+	}
 	// Intersections go fastest smallest first.
 	slices.SortFunc(f.must, func(a, b filterPart) int { return int(a.b.GetCardinality()) - int(b.b.GetCardinality()) })
 	return f
+}
+
+// prefix is a Range as a bitmap: the ordering's records up to the first
+// whose key is not below the bound, found by binary search.
+func (m *Model[R]) prefix(r Range) *roaring.Bitmap {
+	o := m.orders[r.Column]
+	if o == nil { // a Rebuild came in between
+		o = m.buildOrder(r.Column)
+	}
+	var buf []byte
+	n := len(o.ids) - o.missing
+	k := sort.Search(n, func(i int) bool {
+		key, _ := m.schema.SortKey(r.Column, &m.recs[o.ids[i]], buf[:0])
+		buf = key
+		return bytes.Compare(key, r.Below) >= 0
+	})
+	return roaring.BitmapOf(o.ids[:k]...)
+}
+
+// prepare builds the orderings a query needs before it takes the read lock.
+func (m *Model[R]) prepare(q *Query) {
+	for _, r := range q.Ranges {
+		m.ordering(r.Column)
+	}
 }
 
 // match returns the records the filter selects; skip leaves out the "any
@@ -198,6 +235,7 @@ func (m *Model[R]) hasText(id uint32, term string) bool {
 
 // Total is how many records match the query.
 func (m *Model[R]) Total(q Query) int {
+	m.prepare(&q)
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	f := m.filter(&q)
@@ -217,6 +255,7 @@ func (m *Model[R]) IDs(q Query) ([]uint32, error) {
 // dimension's own "any of" condition is left out (so its options say what
 // choosing them would give), its "all of" and "none of" stay.
 func (m *Model[R]) Facets(q Query, dims []string) (total int, counts map[string]map[string]int) {
+	m.prepare(&q)
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	f := m.filter(&q)
@@ -228,6 +267,7 @@ func (m *Model[R]) Facets(q Query, dims []string) (total int, counts map[string]
 // filtering (a list page shows both).
 func (m *Model[R]) PageAndFacets(q Query, dims []string) (Page, map[string]map[string]int, error) {
 	m.ordering(q.Column)
+	m.prepare(&q)
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	f := m.filter(&q)
@@ -444,6 +484,7 @@ func (m *Model[R]) ordering(column string) {
 //     (matches clustered far from the start): one pass over the matches.
 func (m *Model[R]) Page(q Query) (Page, error) {
 	m.ordering(q.Column)
+	m.prepare(&q)
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	f := m.filter(&q)
