@@ -44,6 +44,9 @@ type DB struct {
 	// fullPass is set when every endpoint needs re-evaluating (a threshold
 	// changed); the next Tick does it.
 	fullPass atomic.Bool
+	// wantImpactChanges: a webhook listens for impact-changed, so writes
+	// record each change of impact (see webhooks.go).
+	wantImpactChanges atomic.Bool
 
 	// stmts keeps prepared reader statements by their SQL (see query).
 	stmts  sync.Map // string → *sql.Stmt
@@ -149,6 +152,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	db.loadHookEvents(ctx)
 	if err := db.loadSettings(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -159,6 +159,7 @@ type current struct {
 	state      State
 	manual     []string // operators' labels
 	sources    string   // fact_sources as stored (see sources.go)
+	created    bool     // new in this transaction: it changed no impact
 	ackedBy    string   // who acknowledged the last reboot
 	exemptions []Exemption
 	derived    derived
@@ -342,6 +343,11 @@ func (t *txn) evaluate(c *current) (bool, error) {
 	}
 
 	d := derived{Primary: r.Primary(), Impact: r.Impact, MaxDisk: r.MaxDiskPct, LowDisk: r.LowDisk, Stale: r.StaleFacts}
+	if !c.created && d.Impact != c.derived.Impact {
+		if err := t.impactChanged(c.facts.Name, c.derived.Impact, d.Impact, d.Primary); err != nil {
+			return false, err
+		}
+	}
 	if n := len(r.Exemptions); n > 1 {
 		d.More = n - 1
 	}
@@ -498,7 +504,7 @@ func (db *DB) report(ctx context.Context, source string, items []Patch, audit fu
 			p.apply(&f)
 			switch {
 			case !ok:
-				c = &current{facts: f}
+				c = &current{facts: f, created: true}
 				if err := t.QueryRow(`INSERT INTO endpoints (`+factColumns+`, drives_packed, facts_updated_at, created_at)
 					VALUES (`+placeholders(factCount)+`, ?, ?, ?) RETURNING id`, append(factArgs(&f), packDrives(f.Drives), t.now.Unix(), t.now.Unix())...).Scan(&c.id); err != nil {
 					return err

@@ -342,7 +342,7 @@ func (g *Generator) batch(firstID int64, n int, schedIDs []int64, plans map[int6
 		}
 		// Exemptions began hours to two months ago, so that "blocked for
 		// more than N days" finds some.
-		since := stamp - id*7901%(60*24*3600)
+		since := stamp - id*102713%(60*24*3600)
 		var blockedStamp int64
 		if len(r.Exemptions) > 0 && r.Impact != Patchable {
 			blockedStamp = since

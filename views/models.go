@@ -477,3 +477,26 @@ type TrendPoint struct {
 	Date   string
 	Values []int64
 }
+
+// WebhooksPage lists the webhooks with their recent deliveries.
+type WebhooksPage struct {
+	Page
+	Hooks     []WebhookRow
+	Events    []string
+	NewSecret string // a made-up secret, shown once
+	Errors    map[string]string
+	Form      map[string]string
+}
+
+// WebhookRow is one hook.
+type WebhookRow struct {
+	ID                             int64
+	URL, Events, Format, CreatedBy string
+	Deliveries                     []DeliveryRow
+}
+
+// DeliveryRow is one delivery in a hook's log.
+type DeliveryRow struct {
+	Event, Status, When, Code, Problem string
+	Attempts                           int
+}

@@ -101,18 +101,28 @@ func (s *Server) userChange(c echo.Context) error {
 }
 
 func (s *Server) tokensList(c echo.Context) error {
+	name, secret, err := s.takeReveal(c)
+	if err != nil {
+		return err
+	}
+	return s.renderTokens(c, http.StatusOK, name, secret, nil)
+}
+
+// takeReveal takes out a secret kept for the page the browser was sent to
+// after creating it: it is shown once.
+func (s *Server) takeReveal(c echo.Context) (name, secret string, err error) {
 	sess := session(c)
 	key, _ := sess.Values["reveal"].(string)
 	if key == "" {
-		return s.renderTokens(c, http.StatusOK, "", "", nil)
+		return "", "", nil
 	}
 	delete(sess.Values, "reveal")
 	if err := sess.Save(c.Request(), c.Response()); err != nil {
-		return err
+		return "", "", err
 	}
-	name, secret, _ := s.reveals.take(key, time.Now())
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return s.renderTokens(c, http.StatusOK, name, secret, nil)
+	name, secret, _ = s.reveals.take(key, time.Now())
+	return name, secret, nil
 }
 
 func (s *Server) renderTokens(c echo.Context, status int, name, secret string, errs map[string]string) error {

@@ -42,6 +42,9 @@ func (s *Server) routes() {
 	e.PUT("/api/v1/schedules/:id", s.apiScheduleUpdate, api...)
 	e.DELETE("/api/v1/schedules/:id", s.apiScheduleDelete, api...)
 	e.GET("/api/v1/schedules/:id/windows", s.apiWindows, api...)
+	e.GET("/api/v1/webhooks", s.apiWebhooks, api...)
+	e.POST("/api/v1/webhooks", s.apiWebhookCreate, api...)
+	e.DELETE("/api/v1/webhooks/:id", s.apiWebhookDelete, api...)
 	e.GET("/api/v1/views", s.apiViews, api...)
 	e.POST("/api/v1/views", s.apiViewCreate, api...)
 	e.DELETE("/api/v1/views/:id", s.apiViewDelete, api...)
@@ -104,6 +107,10 @@ func (s *Server) routes() {
 	e.GET("/import", s.importForm, admin...)
 	e.GET("/import/template.csv", s.importTemplate, admin...)
 	e.GET("/sources", s.sourcesList, admin...)
+	e.GET("/webhooks", s.webhooksPage, admin...)
+	e.POST("/webhooks", s.webhookCreate, admin...)
+	e.POST("/webhooks/:id/delete", s.webhookDelete, admin...)
+	e.POST("/webhooks/:id/test", s.webhookTest, admin...)
 	// A CSV import of a large estate is bigger than any form: its token is
 	// checked from the address and the file is streamed by the handler.
 	e.POST("/import", s.importCSV, s.withSession, s.requireUser, requireRole(store.Admin), s.checkCSRF)
@@ -123,7 +130,7 @@ func (s *Server) routes() {
 		"/servers/:id/schedule": server, "/servers/:id/labels": server,
 		"/schedules/:id/delete": schedule, "/schedules/:id/entries": schedule, "/schedules/:id/entries/:entry/delete": schedule,
 		"/audit/:id/undo": to("/audit"), "/account/password": to("/account"), "/account/timezone": to("/account"),
-		"/tokens/:id/revoke": to("/tokens"), "/users/:id": to("/users"), "/logout": to("/"),
+		"/tokens/:id/revoke": to("/tokens"), "/webhooks/:id/delete": to("/webhooks"), "/webhooks/:id/test": to("/webhooks"), "/users/:id": to("/users"), "/logout": to("/"),
 	} {
 		e.GET(path, back(dest))
 	}

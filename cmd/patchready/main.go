@@ -25,6 +25,7 @@ import (
 	"golang.org/x/term"
 
 	"patchready/agent"
+	"patchready/notify"
 	"patchready/store"
 	"patchready/web"
 )
@@ -57,7 +58,8 @@ PATCHREADY_TOKEN); it needs no database.
 
 Every other command takes --db (env PATCHREADY_DB); only serve and migrate create a
 database that does not exist. serve also reads PATCHREADY_ADDR,
-PATCHREADY_ADMIN_PASSWORD, PATCHREADY_SESSION_KEY and PATCHREADY_TRUSTED_PROXIES
+PATCHREADY_ADMIN_PASSWORD, PATCHREADY_SESSION_KEY, PATCHREADY_BASE_URL (links in
+webhook messages) and PATCHREADY_TRUSTED_PROXIES
 (--trusted-proxies: CIDRs allowed to set X-Forwarded-For).
 `
 
@@ -341,6 +343,12 @@ func serve(ctx context.Context, db *store.DB, addr string, cfg web.Config, every
 		log.Info("read model built", "seconds", time.Since(start).Round(time.Millisecond).Seconds(), "heap_mib", m.HeapAlloc>>20)
 	}()
 	go web.Clock(bg, db, every, log)
+	// Webhooks leave from their queue in the database, off every request.
+	base := os.Getenv("PATCHREADY_BASE_URL")
+	if base == "" {
+		base = "http://" + ln.Addr().String()
+	}
+	go (&notify.Sender{DB: db, Client: &http.Client{Timeout: 20 * time.Second}, BaseURL: base, Log: log}).Run(bg, 2*time.Second)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("patchready is serving", "url", "http://"+ln.Addr().String(), "db", db.Path(), "version", version)
