@@ -244,6 +244,13 @@ func (db *DB) migrate(ctx context.Context) error {
 }
 
 // SchemaVersion is the highest migration applied.
+// Migrations is how many migrations this build has: the schema version of
+// an up-to-date database.
+func Migrations() int {
+	names, _ := fs.Glob(migrations.FS, "*.sql")
+	return len(names)
+}
+
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	var v int
 	err := db.r.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&v)

@@ -120,10 +120,69 @@ func (db *DB) Authenticate(ctx context.Context, name, password string) (*User, e
 		}
 		return nil, err
 	}
+	if hash == ssoPassword { // signs in through the identity provider only
+		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return nil, ErrSSOOnly
+	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || u.Disabled {
 		return nil, ErrBadLogin
 	}
 	return u, nil
+}
+
+// ssoPassword is the password hash of users who sign in by SSO: no
+// password matches it.
+const ssoPassword = "!sso"
+
+// ErrSSOOnly is a password sign-in by a user of the identity provider.
+var ErrSSOOnly = errors.New("this user signs in with SSO")
+
+// SSOUser finds or creates the user an identity provider vouches for, by
+// issuer and subject, and gives it the role its groups map to. A local
+// user of the same name is never taken over.
+func (db *DB) SSOUser(ctx context.Context, subject, name string, role Role) (*User, error) {
+	name = strings.TrimSpace(name)
+	if !userName.MatchString(name) {
+		return nil, errorf(Invalid, "the identity provider's user name %q is not a patchready user name (1 to 64 letters, digits or . _ @ -)", name)
+	}
+	var id int64
+	err := db.update(ctx, func(t *txn) error {
+		var oldRole Role
+		var disabled bool
+		err := t.QueryRow(`SELECT id, role, disabled FROM users WHERE sso_subject = ?`, subject).Scan(&id, &oldRole, &disabled)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			var exists bool
+			if err := t.QueryRow(`SELECT EXISTS (SELECT 1 FROM users WHERE name = ?)`, name).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				return errorf(Conflict, "a local user is named %s already; an admin must rename or remove it before %s can sign in with SSO", name, name)
+			}
+			if err := t.QueryRow(`INSERT INTO users (name, password_hash, role, created_at, sso_subject) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+				name, ssoPassword, role, t.now.Unix(), subject).Scan(&id); err != nil {
+				return err
+			}
+			return t.audit("sso", "user.create", fmt.Sprintf("created user %s (%s) at their first SSO sign-in", name, role), nil)
+		case err != nil:
+			return err
+		case disabled:
+			return errorf(Forbidden, "the user %s is disabled here", name)
+		case oldRole != role:
+			if _, err := t.Exec(`UPDATE users SET role = ? WHERE id = ?`, role, id); err != nil {
+				return err
+			}
+			if _, err := t.Exec(`DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
+				return err
+			}
+			return t.audit("sso", "user.change", fmt.Sprintf("%s: role %s → %s from the identity provider's groups", name, oldRole, role), nil)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.User(ctx, id)
 }
 
 // User returns a user by id.

@@ -312,6 +312,7 @@ type KBSection struct {
 // LoginPage is the sign-in form.
 type LoginPage struct {
 	Page
+	SSO      bool // single sign-on is offered
 	Username string
 	Error    string
 	Next     string

@@ -23,7 +23,7 @@ func (s *Server) loginForm(c echo.Context) error {
 	if u != nil {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	return render(c, http.StatusOK, views.Login(views.LoginPage{Page: s.page(c, "Sign in", ""), Next: safeNext(c.QueryParam("next"))}))
+	return render(c, http.StatusOK, views.Login(views.LoginPage{Page: s.page(c, "Sign in", ""), Next: safeNext(c.QueryParam("next")), SSO: s.sso != nil}))
 }
 
 // safeNext keeps a post-login redirect on this site: a path, after control
@@ -62,7 +62,7 @@ func (s *Server) login(c echo.Context) error {
 	now := s.cfg.Now()
 	addr, key := c.RealIP(), strings.ToLower(name)
 	fail := func(status int, msg string) error {
-		m := views.LoginPage{Page: s.page(c, "Sign in", ""), Username: name, Error: msg, Next: next}
+		m := views.LoginPage{Page: s.page(c, "Sign in", ""), Username: name, Error: msg, Next: next, SSO: s.sso != nil}
 		return render(c, status, views.Login(m))
 	}
 	if wait := s.throttle.wait(key, addr, now); wait > 0 {
@@ -73,6 +73,10 @@ func (s *Server) login(c echo.Context) error {
 		return fail(http.StatusBadRequest, "Enter your user name and password.")
 	}
 	u, err := s.db.Authenticate(c.Request().Context(), name, password)
+	if err == store.ErrSSOOnly {
+		s.throttle.fail(key, addr, now)
+		return fail(http.StatusUnauthorized, "This user signs in with SSO: use “Sign in with SSO”.")
+	}
 	if err == store.ErrBadLogin {
 		s.throttle.fail(key, addr, now)
 		s.log.Warn("failed sign-in", "user", name, "addr", addr)
@@ -89,12 +93,18 @@ func (s *Server) login(c echo.Context) error {
 			return err
 		}
 	}
+	return s.startSession(c, u, next)
+}
+
+// startSession signs a user in: a new cookie (nothing from before it — a
+// planted cookie — carries over, and the CSRF token changes) holding the
+// secret of a session the database knows.
+func (s *Server) startSession(c echo.Context, u *store.User, next string) error {
+	now := s.cfg.Now()
 	secret, err := s.db.CreateSession(c.Request().Context(), u.ID, now, now.Add(-s.cfg.IdleTimeout), now.Add(-s.cfg.MaxAge))
 	if err != nil {
 		return err
 	}
-	// A new cookie on sign-in: nothing from before it (a planted cookie)
-	// carries over, and the CSRF token changes.
 	sess := session(c)
 	clear(sess.Values)
 	sess.Values["sid"], sess.Values["csrf"] = secret, randomToken()

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"patchready/static"
+	"patchready/store"
 )
 
 // healthz answers liveness probes and checks the database.
@@ -17,6 +18,31 @@ func (s *Server) healthz(c echo.Context) error {
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// livez says the process answers; nothing else is checked, so that a
+// busy database never gets the process restarted.
+func (s *Server) livez(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "alive"})
+}
+
+// readyz says whether the server can serve lists: the database answers,
+// every migration is applied, and the list's read model is built.
+func (s *Server) readyz(c echo.Context) error {
+	notReady := func(why string) error {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": why})
+	}
+	ctx := c.Request().Context()
+	if err := s.db.Ping(ctx); err != nil {
+		return notReady("the database does not answer")
+	}
+	if v, err := s.db.SchemaVersion(ctx); err != nil || v < store.Migrations() {
+		return notReady("migrations are not all applied")
+	}
+	if !s.db.ListReady() {
+		return notReady("the Servers list's read model is being built")
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // serveStatic serves an embedded file by its content-hashed name; the name

@@ -4,16 +4,19 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"patchready/metrics"
 	"patchready/store"
 )
 
@@ -21,10 +24,11 @@ const sessionName = "patchready"
 
 // Keys of values kept in the echo context.
 const (
-	ctxSession = "session"
-	ctxUser    = "user"
-	ctxActor   = "actor"
-	ctxToken   = "token"
+	ctxSession   = "session"
+	ctxUser      = "user"
+	ctxActor     = "actor"
+	ctxToken     = "token"
+	ctxRequestID = "request_id"
 )
 
 func randomToken() string {
@@ -236,7 +240,37 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// logRequests logs each request once it is answered.
+// requestID gives each request an id, sent back as X-Request-Id and in
+// its log line: a proxy's id is kept when it looks like one.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !validRequestID(id) {
+			var b [12]byte
+			rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Set(ctxRequestID, id)
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// logRequests logs each request once it is answered, with its id, and
+// observes its duration for the metrics (by route pattern, not path, so
+// that endpoints' names do not become labels).
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -244,8 +278,16 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		s.log.Debug("request", "method", c.Request().Method, "path", c.Request().URL.Path,
-			"status", c.Response().Status, "ms", float64(time.Since(start).Microseconds())/1000)
+		took := time.Since(start)
+		status := c.Response().Status
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		metrics.RequestDuration.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Observe(took.Seconds())
+		id, _ := c.Get(ctxRequestID).(string)
+		s.log.Info("request", "id", id, "method", c.Request().Method, "path", c.Request().URL.Path, "route", route,
+			"status", status, "ms", float64(took.Microseconds())/1000)
 		return nil
 	}
 }

@@ -15,10 +15,12 @@ import (
 // would answer unknown paths with a sign-in or role error instead of 404.
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(middleware.Recover(), s.logRequests, securityHeaders, strictQuery)
+	e.Use(middleware.Recover(), requestID, s.logRequests, securityHeaders, strictQuery)
 
 	// Anonymous.
 	e.GET("/healthz", s.healthz)
+	e.GET("/livez", s.livez)
+	e.GET("/readyz", s.readyz)
 	e.GET("/static/:file", serveStatic)
 	e.GET("/api/v1/openapi.json", s.apiOpenAPI)
 
@@ -56,6 +58,10 @@ func (s *Server) routes() {
 	e.GET("/login", s.loginForm, anon...)
 	e.POST("/login", s.login, anon...)
 	e.POST("/logout", s.logout, anon...)
+	if s.sso != nil {
+		e.GET("/auth/oidc/login", s.oidcLogin, anon...)
+		e.GET("/auth/oidc/callback", s.oidcCallback, anon...)
+	}
 
 	signedIn := func(need store.Role) []echo.MiddlewareFunc {
 		return []echo.MiddlewareFunc{s.withSession, s.requireUser, requireRole(need), readForm(1 << 20), s.checkCSRF}

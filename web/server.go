@@ -37,6 +37,8 @@ type Config struct {
 	// MaxImportBytes bounds a CSV upload (default 64 MiB: 100,000 rows of
 	// facts fit well within it).
 	MaxImportBytes int64
+	// OIDC, when set, offers single sign-on beside password sign-in.
+	OIDC *OIDCConfig
 }
 
 // Server is the patchready web application.
@@ -48,6 +50,7 @@ type Server struct {
 	sessions *sessions.CookieStore
 	throttle *throttle
 	reveals  reveals
+	sso      *sso // nil without single sign-on
 }
 
 // New builds the server and registers every route.
@@ -72,6 +75,12 @@ func New(db *store.DB, cfg Config) *Server {
 	cs := sessions.NewCookieStore(hash[:], enc[:])
 	cs.Options = &sessions.Options{Path: "/", MaxAge: int(cfg.MaxAge.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode}
 	s := &Server{db: db, log: cfg.Log, cfg: cfg, echo: echo.New(), sessions: cs, throttle: newThrottle(maxThrottleNames)}
+	if cfg.OIDC != nil {
+		if cfg.OIDC.RoleClaim == "" {
+			cfg.OIDC.RoleClaim = "groups"
+		}
+		s.sso = &sso{cfg: *cfg.OIDC}
+	}
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.IPExtractor = echo.ExtractIPDirect()
 	if len(cfg.TrustedProxies) > 0 {

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/term"
 
 	"patchready/agent"
+	"patchready/metrics"
 	"patchready/notify"
 	"patchready/store"
 	"patchready/web"
@@ -97,8 +98,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		demoSize := fs.Int("demo-endpoints", 3000, "how many demo endpoints to seed")
 		every := fs.Duration("recheck", 30*time.Second, "how often clock-based rules are re-evaluated")
 		proxies := fs.String("trusted-proxies", getenv("PATCHREADY_TRUSTED_PROXIES"), "comma-separated CIDRs of proxies allowed to set X-Forwarded-For")
+		metricsAddr := fs.String("metrics-addr", getenv("PATCHREADY_METRICS_ADDR"), "address for Prometheus /metrics (off when empty)")
+		logFormat := fs.String("log-format", env("PATCHREADY_LOG_FORMAT", "text"), "text or json")
 		if err := fs.Parse(args); err != nil {
 			return err
+		}
+		if *logFormat != "text" && *logFormat != "json" {
+			return fmt.Errorf("--log-format is text or json, not %q", *logFormat)
 		}
 		if *every < time.Second {
 			return errors.New("--recheck must be at least 1s")
@@ -121,7 +127,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if err := firstStart(ctx, db, getenv("PATCHREADY_ADMIN_PASSWORD"), !*noDemo, *demoSize, stdout); err != nil {
 			return err
 		}
-		return serve(ctx, db, *addr, web.Config{SessionKey: getenv("PATCHREADY_SESSION_KEY"), TrustedProxies: trusted}, *every, stdout)
+		oidc, err := oidcConfig(getenv)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, db, *addr, web.Config{SessionKey: getenv("PATCHREADY_SESSION_KEY"), TrustedProxies: trusted, OIDC: oidc},
+			options{every: *every, metricsAddr: *metricsAddr, logFormat: *logFormat}, stdout)
 
 	case "seed":
 		n := fs.Int("endpoints", 0, "how many endpoints to add")
@@ -310,8 +321,20 @@ func tuneGC(getenv func(string) string) {
 	}
 }
 
-func serve(ctx context.Context, db *store.DB, addr string, cfg web.Config, every time.Duration, stdout io.Writer) error {
-	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+// options are serve's settings beyond the web server's own.
+type options struct {
+	every       time.Duration
+	metricsAddr string
+	logFormat   string
+}
+
+func serve(ctx context.Context, db *store.DB, addr string, cfg web.Config, opt options, stdout io.Writer) error {
+	var handler slog.Handler = slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo})
+	if opt.logFormat == "json" {
+		handler = slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo})
+	}
+	log := slog.New(handler)
+	every := opt.every
 	if cfg.SessionKey == "" {
 		var err error
 		cfg.SessionKey, err = db.SessionKey(ctx, func() string { b := make([]byte, 32); rand.Read(b); return base64.StdEncoding.EncodeToString(b) })
@@ -320,12 +343,22 @@ func serve(ctx context.Context, db *store.DB, addr string, cfg web.Config, every
 		}
 	}
 	cfg.Log = log
-	handler := web.New(db, cfg)
+	app := web.New(db, cfg)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	if opt.metricsAddr != "" {
+		mln, err := net.Listen("tcp", opt.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		msrv := &http.Server{Handler: metrics.Handler(db), ReadHeaderTimeout: 10 * time.Second}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+		log.Info("metrics are served", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 	bg, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The Servers list's read model is built in the background; until it
@@ -378,4 +411,36 @@ func progressBar(w io.Writer, start time.Time) store.Progress {
 			fmt.Fprintln(w)
 		}
 	}
+}
+
+// oidcConfig reads single sign-on's settings from the environment; nil
+// when no issuer is set.
+func oidcConfig(getenv func(string) string) (*web.OIDCConfig, error) {
+	issuer := getenv("PATCHREADY_OIDC_ISSUER")
+	if issuer == "" {
+		return nil, nil
+	}
+	list := func(v string) []string {
+		var out []string
+		for _, g := range strings.Split(v, ",") {
+			if g = strings.TrimSpace(g); g != "" {
+				out = append(out, g)
+			}
+		}
+		return out
+	}
+	cfg := &web.OIDCConfig{Issuer: issuer, ClientID: getenv("PATCHREADY_OIDC_CLIENT_ID"), ClientSecret: getenv("PATCHREADY_OIDC_CLIENT_SECRET"),
+		RedirectURL: getenv("PATCHREADY_OIDC_REDIRECT_URL"), RoleClaim: getenv("PATCHREADY_OIDC_ROLE_CLAIM"),
+		AdminGroups: list(getenv("PATCHREADY_OIDC_ADMIN_GROUPS")), OperatorGroups: list(getenv("PATCHREADY_OIDC_OPERATOR_GROUPS"))}
+	if cfg.ClientID == "" {
+		return nil, errors.New("PATCHREADY_OIDC_ISSUER is set but PATCHREADY_OIDC_CLIENT_ID is not")
+	}
+	if cfg.RedirectURL == "" {
+		base := getenv("PATCHREADY_BASE_URL")
+		if base == "" {
+			return nil, errors.New("single sign-on needs PATCHREADY_OIDC_REDIRECT_URL or PATCHREADY_BASE_URL (the address users reach the dashboard at)")
+		}
+		cfg.RedirectURL = strings.TrimRight(base, "/") + "/auth/oidc/callback"
+	}
+	return cfg, nil
 }
