@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"patchready/metrics"
 	"patchready/store"
 )
 
@@ -65,6 +66,11 @@ func (s *Sender) Pass(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
+			result := "delivered"
+			if problem != "" {
+				result = "failed"
+			}
+			metrics.WebhookDeliveries.WithLabelValues(d.Event, result).Inc()
 			if err := s.DB.DeliveryDone(ctx, d.ID, code, problem); err != nil {
 				return err
 			}

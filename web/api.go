@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"patchready/metrics"
 	"patchready/store"
 )
 
@@ -200,6 +201,13 @@ func (s *Server) endpointByName(c echo.Context) (*store.Endpoint, error) {
 	return s.db.EndpointByName(c.Request().Context(), name)
 }
 
+// countIngest counts what a report did, for the metrics.
+func countIngest(method string, res store.UpsertResult) {
+	metrics.IngestEndpoints.WithLabelValues(method, "created").Add(float64(res.Created))
+	metrics.IngestEndpoints.WithLabelValues(method, "updated").Add(float64(res.Updated))
+	metrics.IngestEndpoints.WithLabelValues(method, "unchanged").Add(float64(res.Unchanged))
+}
+
 // tokenName is the source an API call reports as: its token's name.
 func tokenName(c echo.Context) string {
 	if tk, ok := c.Get(ctxToken).(*store.Token); ok {
@@ -226,16 +234,20 @@ func (s *Server) apiUpsertEndpoints(c echo.Context) error {
 	}
 	items, details := decodeFacts(body, c.Request().Method == http.MethodPatch)
 	if len(details) > 0 {
+		metrics.IngestEndpoints.WithLabelValues(strings.ToLower(c.Request().Method), "refused").Add(float64(len(items)))
 		return c.JSON(http.StatusUnprocessableEntity, apiError{Error: fmt.Sprintf("%d problem(s) in the request; nothing was written", len(details)), Details: details})
 	}
 	res, err := s.db.ReportFacts(c.Request().Context(), tokenName(c), items)
+	method := strings.ToLower(c.Request().Method)
 	var se *store.Error
 	if errors.As(err, &se) && se.Kind == store.Invalid {
+		metrics.IngestEndpoints.WithLabelValues(method, "refused").Add(float64(len(items)))
 		return c.JSON(http.StatusUnprocessableEntity, apiError{Error: se.Message, Details: se.Details})
 	}
 	if err != nil {
 		return err
 	}
+	countIngest(method, res)
 	return c.JSON(http.StatusOK, res)
 }
 

@@ -177,6 +177,7 @@ func (s *Server) importCSV(c echo.Context) error {
 		case err != nil:
 			return err
 		default:
+			countIngest("import", res)
 			return redirectWithFlash(c, "/import", "ok", fmt.Sprintf("Imported %d rows: %d new endpoints, %d updated, %d unchanged.",
 				len(items), res.Created, res.Updated, res.Unchanged))
 		}

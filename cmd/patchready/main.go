@@ -51,6 +51,8 @@ Usage:
   patchready user add NAME --role viewer|operator|admin   (password on stdin)
   patchready token create NAME                           (prints the token once)
   patchready backup FILE
+  patchready restore BACKUP [--force]                  (checks it; never over a database in use)
+  patchready probe URL                                  (exit 0 when URL answers 2xx)
   patchready migrate
   patchready agent --server URL --token TOKEN [--interval 15m] [--once] [--name NAME]
 
@@ -220,6 +222,36 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 		fmt.Fprintf(stdout, "backup written to %s\n", args[0])
+		return nil
+
+	case "restore":
+		if len(args) < 1 || strings.HasPrefix(args[0], "-") {
+			return errors.New("usage: patchready restore BACKUP [--db data/patchready.db] [--force]")
+		}
+		force := fs.Bool("force", false, "replace an existing database (never one a server is using)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if err := store.Restore(ctx, args[0], *dbPath, *force); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "restored %s into %s; start the server on it\n", args[0], *dbPath)
+		return nil
+
+	case "probe":
+		// For container health checks: the image has no curl.
+		if len(args) != 1 {
+			return errors.New("usage: patchready probe URL")
+		}
+		client := &http.Client{Timeout: 5 * time.Second}
+		res, err := client.Get(args[0])
+		if err != nil {
+			return err
+		}
+		res.Body.Close()
+		if res.StatusCode < 200 || res.StatusCode > 299 {
+			return fmt.Errorf("%s answered %s", args[0], res.Status)
+		}
 		return nil
 
 	case "migrate":
