@@ -13,11 +13,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"patchready/metrics"
@@ -37,14 +40,24 @@ func (s *Sender) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if err := s.Pass(ctx); err != nil && ctx.Err() == nil {
-			s.Log.Error("webhooks", "err", err)
-		}
+		s.safePass(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// safePass is a Pass whose panic is logged rather than ending the server.
+func (s *Sender) safePass(ctx context.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.Log.Error("webhooks panicked", "panic", fmt.Sprint(r))
+		}
+	}()
+	if err := s.Pass(ctx); err != nil && ctx.Err() == nil {
+		s.Log.Error("webhooks", "err", err)
 	}
 }
 
@@ -56,32 +69,51 @@ func (s *Sender) Pass(ctx context.Context) error {
 	if _, err := s.DB.QueueWindowDigests(ctx); err != nil {
 		return err
 	}
-	for {
-		due, err := s.DB.DueDeliveries(ctx, 20)
-		if err != nil || len(due) == 0 {
+	// Due deliveries go out side by side, so that a receiver that does
+	// not answer holds up only its own.
+	due, err := s.DB.DueDeliveries(ctx, 32)
+	if err != nil || len(due) == 0 {
+		return err
+	}
+	type result struct {
+		code    int
+		problem string
+	}
+	results := make([]result, len(due))
+	var wg sync.WaitGroup
+	for i := range due {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i].code, results[i].problem = s.send(ctx, due[i])
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	for i, d := range due {
+		r := results[i]
+		outcome := "delivered"
+		if r.problem != "" {
+			outcome = "failed"
+			s.Log.Warn("webhook delivery failed; it will be retried", "delivery", d.UID, "host", hostOf(d.HookURL), "code", r.code, "attempt", d.Attempts+1)
+		}
+		metrics.WebhookDeliveries.WithLabelValues(d.Event, outcome).Inc()
+		if err := s.DB.DeliveryDone(ctx, d.ID, r.code, r.problem); err != nil {
 			return err
 		}
-		for _, d := range due {
-			code, problem := s.send(ctx, d)
-			if ctx.Err() != nil {
-				return nil
-			}
-			result := "delivered"
-			if problem != "" {
-				result = "failed"
-			}
-			metrics.WebhookDeliveries.WithLabelValues(d.Event, result).Inc()
-			if err := s.DB.DeliveryDone(ctx, d.ID, code, problem); err != nil {
-				return err
-			}
-			if problem != "" {
-				s.Log.Warn("webhook delivery failed; it will be retried", "delivery", d.UID, "url", d.HookURL, "code", code, "problem", problem, "attempt", d.Attempts+1)
-			}
-		}
-		if len(due) < 20 {
-			return nil
-		}
 	}
+	return nil
+}
+
+// hostOf is a URL's host, for logs: the path of a chat service's hook is
+// its secret.
+func hostOf(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Host
+	}
+	return "?"
 }
 
 // Sign is the signature header's value for a body and secret.
@@ -111,7 +143,13 @@ func (s *Sender) send(ctx context.Context, d store.Delivery) (int, string) {
 	req.Header.Set("X-Patchready-Signature", Sign(d.Secret, body))
 	res, err := s.Client.Do(req)
 	if err != nil {
-		return 0, err.Error()
+		// The error names the URL, which may carry a token (Slack's do):
+		// keep only what happened.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return 0, ue.Err.Error()
+		}
+		return 0, "no answer"
 	}
 	defer res.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))

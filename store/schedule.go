@@ -105,11 +105,40 @@ func ParseRecurrence(rule string) (string, error) {
 		return "", fmt.Errorf("COUNT is at most %d", maxCount)
 	case opt.Count > 0 && !opt.Until.IsZero():
 		return "", fmt.Errorf("a rule has COUNT or UNTIL, not both")
+	case len(opt.Byeaster) > 0 || len(opt.Byweekno) > 0 || len(opt.Byyearday) > 0:
+		return "", fmt.Errorf("BYEASTER, BYWEEKNO and BYYEARDAY are not taken: say the days with BYMONTH, BYMONTHDAY, BYDAY and BYSETPOS")
 	}
 	if _, err := rrule.NewRRule(*opt); err != nil {
 		return "", fmt.Errorf("the recurrence rule %q is not valid: %v", rule, err)
 	}
+	// A rule must give a window within ten years of any start: one that
+	// never matches (30 February) would be searched for on every use.
+	if !occurs(rule) {
+		return "", fmt.Errorf("the rule %q gives no window within ten years", rule)
+	}
 	return rule, nil
+}
+
+// occurs tells whether a checked rule gives a start within ten years of a
+// start date, without panicking on what the library does not expect.
+func occurs(rule string) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	opt, err := rrule.StrToROption(rule)
+	if err != nil {
+		return false
+	}
+	opt.Dtstart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	limit := opt.Dtstart.AddDate(10, 0, 0)
+	if opt.Until.IsZero() || opt.Until.After(limit) {
+		opt.Until = limit
+	}
+	opt.Count = 1
+	r, err := rrule.NewRRule(*opt)
+	return err == nil && len(r.All()) > 0
 }
 
 // starts calls yield with the entry's start times, as wall times, in order,
@@ -119,6 +148,9 @@ func (e ScheduleEntry) starts(yield func(Wall) bool) {
 		yield(e.Start)
 		return
 	}
+	// The library is trusted with checked rules only; should one still
+	// trip it, the series ends here rather than the server.
+	defer func() { recover() }()
 	opt, err := rrule.StrToROption(e.RRule)
 	if err != nil {
 		return // checked when saved

@@ -256,6 +256,16 @@ func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// methodLabel keeps the metrics' method label to the methods HTTP has: a
+// made-up one would be a new series for anyone to create.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "OTHER"
+}
+
 func validRequestID(id string) bool {
 	if id == "" || len(id) > 64 {
 		return false
@@ -284,7 +294,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		metrics.RequestDuration.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Observe(took.Seconds())
+		metrics.RequestDuration.WithLabelValues(route, methodLabel(c.Request().Method), strconv.Itoa(status)).Observe(took.Seconds())
 		id, _ := c.Get(ctxRequestID).(string)
 		s.log.Info("request", "id", id, "method", c.Request().Method, "path", c.Request().URL.Path, "route", route,
 			"status", status, "ms", float64(took.Microseconds())/1000)

@@ -117,6 +117,13 @@ func Clock(ctx context.Context, db *store.DB, interval time.Duration, log *slog.
 	tick := func() {
 		mu.Lock()
 		defer mu.Unlock()
+		// A bug in one pass must not end the server: it is logged, and the
+		// next tick tries again.
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("re-evaluation panicked", "panic", fmt.Sprint(r))
+			}
+		}()
 		if err := db.Tick(ctx); err != nil && ctx.Err() == nil {
 			log.Error("re-evaluation", "err", err)
 		}
