@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,6 +18,7 @@ import (
 type Token struct {
 	ID         int64
 	Name       string
+	Role       Role
 	CreatedBy  string
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
@@ -25,9 +27,18 @@ type Token struct {
 
 const tokenPrefix = "prt_"
 
-// CreateToken makes a new token and returns its secret, which is never shown again.
+// CreateToken makes a new admin token (every power) and returns its
+// secret, which is never shown again. See CreateTokenWithRole.
 func (db *DB) CreateToken(ctx context.Context, actor, name string) (string, error) {
+	return db.CreateTokenWithRole(ctx, actor, name, Admin)
+}
+
+// CreateTokenWithRole makes a new token of a role and returns its secret.
+func (db *DB) CreateTokenWithRole(ctx context.Context, actor, name string, role Role) (string, error) {
 	name = strings.TrimSpace(name)
+	if !slices.Contains(TokenRoles, role) {
+		return "", &Error{Kind: Invalid, Message: "A token's role is viewer, reporter, operator or admin.", Details: []FieldError{{Field: "role", Message: "Choose viewer, reporter, operator or admin."}}}
+	}
 	if !userName.MatchString(name) {
 		return "", &Error{Kind: Invalid, Message: "a token name is 1 to 64 letters, digits or . _ @ -", Details: []FieldError{{Field: "name", Message: "A token name is 1 to 64 letters, digits or . _ @ -."}}}
 	}
@@ -36,11 +47,11 @@ func (db *DB) CreateToken(ctx context.Context, actor, name string) (string, erro
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
 	sum := sha256.Sum256([]byte(secret))
 	err := db.update(ctx, func(t *txn) error {
-		if _, err := t.Exec(`INSERT INTO api_tokens (name, token_hash, created_by, created_at) VALUES (?, ?, ?, ?)`,
-			name, sum[:], actor, t.now.Unix()); err != nil {
+		if _, err := t.Exec(`INSERT INTO api_tokens (name, token_hash, created_by, created_at, role) VALUES (?, ?, ?, ?, ?)`,
+			name, sum[:], actor, t.now.Unix(), role); err != nil {
 			return uniqueName(err, "token", name)
 		}
-		return t.audit(actor, "token.create", "created API token "+name, nil)
+		return t.audit(actor, "token.create", "created API token "+name+" ("+string(role)+")", nil)
 	})
 	return secret, err
 }
@@ -50,8 +61,8 @@ func (db *DB) TokenBySecret(ctx context.Context, secret string) (*Token, error) 
 	sum := sha256.Sum256([]byte(secret))
 	tk := &Token{}
 	var used *int64
-	err := db.r.QueryRowContext(ctx, `SELECT id, name, created_by, last_used_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, sum[:]).
-		Scan(&tk.ID, &tk.Name, &tk.CreatedBy, &used)
+	err := db.r.QueryRowContext(ctx, `SELECT id, name, role, created_by, last_used_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, sum[:]).
+		Scan(&tk.ID, &tk.Name, &tk.Role, &tk.CreatedBy, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorf(NotFound, "unknown or revoked token")
 	} else if err != nil {
@@ -67,7 +78,7 @@ func (db *DB) TokenBySecret(ctx context.Context, secret string) (*Token, error) 
 
 // Tokens lists every token, revoked ones included.
 func (db *DB) Tokens(ctx context.Context) ([]Token, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, name, created_by, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY revoked_at IS NOT NULL, name`)
+	rows, err := db.r.QueryContext(ctx, `SELECT id, name, role, created_by, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY revoked_at IS NOT NULL, name`)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +88,7 @@ func (db *DB) Tokens(ctx context.Context) ([]Token, error) {
 		var t Token
 		var created int64
 		var used, revoked *int64
-		if err := rows.Scan(&t.ID, &t.Name, &t.CreatedBy, &created, &used, &revoked); err != nil {
+		if err := rows.Scan(&t.ID, &t.Name, &t.Role, &t.CreatedBy, &created, &used, &revoked); err != nil {
 			return nil, err
 		}
 		t.CreatedAt, t.LastUsedAt, t.RevokedAt = time.Unix(created, 0).UTC(), fromUnix(used), fromUnix(revoked)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,8 +22,19 @@ const (
 	Admin    Role = "admin"    // also manages users, tokens and settings
 )
 
+// Reporter is a token's role only: it reads and reports facts.
+const Reporter Role = "reporter"
+
 // Roles lists the roles, least first.
 var Roles = []Role{Viewer, Operator, Admin}
+
+// TokenRoles lists an API token's roles, least first.
+var TokenRoles = []Role{Viewer, Reporter, Operator, Admin}
+
+// TokenAllows tells whether a token of role r may do what need allows.
+func (r Role) TokenAllows(need Role) bool {
+	return slices.Index(TokenRoles, r) >= slices.Index(TokenRoles, need) && slices.Index(TokenRoles, need) >= 0
+}
 
 // Allows tells whether r includes need.
 func (r Role) Allows(need Role) bool { return r.rank() >= need.rank() }

@@ -414,8 +414,8 @@ type UsersPage struct {
 
 // TokenRow is one API token.
 type TokenRow struct {
-	ID                                 int64
-	Name, CreatedBy, Created, LastUsed string
+	ID                                       int64
+	Name, Role, CreatedBy, Created, LastUsed string
 	Revoked                            bool
 }
 

@@ -132,7 +132,7 @@ func (s *Server) renderTokens(c echo.Context, status int, name, secret string, e
 	}
 	m := views.TokensPage{Page: s.page(c, "API tokens", "admin"), NewName: name, NewSecret: secret, Errors: errs}
 	for _, t := range tokens {
-		row := views.TokenRow{ID: t.ID, Name: t.Name, CreatedBy: t.CreatedBy, Created: stamp(c, t.CreatedAt), LastUsed: "never", Revoked: t.RevokedAt != nil}
+		row := views.TokenRow{ID: t.ID, Name: t.Name, Role: string(t.Role), CreatedBy: t.CreatedBy, Created: stamp(c, t.CreatedAt), LastUsed: "never", Revoked: t.RevokedAt != nil}
 		if t.LastUsedAt != nil {
 			row.LastUsed = stamp(c, *t.LastUsedAt)
 		}
@@ -143,7 +143,11 @@ func (s *Server) renderTokens(c echo.Context, status int, name, secret string, e
 
 func (s *Server) tokenCreate(c echo.Context) error {
 	name := c.FormValue("name")
-	secret, err := s.db.CreateToken(c.Request().Context(), actor(c), name)
+	role := store.Role(c.FormValue("role"))
+	if role == "" {
+		role = store.Reporter
+	}
+	secret, err := s.db.CreateTokenWithRole(c.Request().Context(), actor(c), name, role)
 	if k := store.KindOf(err); k == store.Invalid || k == store.Conflict {
 		return s.renderTokens(c, statusOf[k], "", "", fieldErrors(err))
 	} else if err != nil {

@@ -228,6 +228,18 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// tokenRole refuses API tokens whose role does not include need.
+func tokenRole(need store.Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if tk, ok := c.Get(ctxToken).(*store.Token); !ok || !tk.Role.TokenAllows(need) {
+				return echo.NewHTTPError(http.StatusForbidden, "this token's role does not allow it: it needs a "+string(need)+" token")
+			}
+			return next(c)
+		}
+	}
+}
+
 // securityHeaders sets headers every response should carry.
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

@@ -24,32 +24,37 @@ func (s *Server) routes() {
 	e.GET("/static/:file", serveStatic)
 	e.GET("/api/v1/openapi.json", s.apiOpenAPI)
 
-	// The JSON API, by bearer token: no session, no CSRF.
-	api := []echo.MiddlewareFunc{middleware.BodyLimit("4M"), s.requireToken}
-	e.GET("/api/v1/exemptions", s.apiExemptions, api...)
-	e.GET("/api/v1/endpoints", s.apiListEndpoints, api...)
-	e.GET("/api/v1/facets", s.apiFacets, api...)
-	e.GET("/api/v1/history", s.apiHistory, api...)
-	e.PUT("/api/v1/endpoints", s.apiUpsertEndpoints, api...)
-	e.PATCH("/api/v1/endpoints", s.apiUpsertEndpoints, api...)
-	e.GET("/api/v1/endpoints/:name", s.apiGetEndpoint, api...)
-	e.POST("/api/v1/endpoints/:name/suspend", s.apiSuspend, api...)
-	e.POST("/api/v1/endpoints/:name/unsuspend", s.apiUnsuspend, api...)
-	e.POST("/api/v1/endpoints/:name/acknowledge-reboot", s.apiAcknowledgeReboot, api...)
-	e.POST("/api/v1/endpoints/:name/labels", s.apiLabels, api...)
-	e.PUT("/api/v1/endpoints/:name/schedule", s.apiEndpointSchedule, api...)
-	e.GET("/api/v1/schedules", s.apiSchedules, api...)
-	e.POST("/api/v1/schedules", s.apiScheduleCreate, api...)
-	e.GET("/api/v1/schedules/:id", s.apiSchedule, api...) // also :id.ics
-	e.PUT("/api/v1/schedules/:id", s.apiScheduleUpdate, api...)
-	e.DELETE("/api/v1/schedules/:id", s.apiScheduleDelete, api...)
-	e.GET("/api/v1/schedules/:id/windows", s.apiWindows, api...)
-	e.GET("/api/v1/webhooks", s.apiWebhooks, api...)
-	e.POST("/api/v1/webhooks", s.apiWebhookCreate, api...)
-	e.DELETE("/api/v1/webhooks/:id", s.apiWebhookDelete, api...)
-	e.GET("/api/v1/views", s.apiViews, api...)
-	e.POST("/api/v1/views", s.apiViewCreate, api...)
-	e.DELETE("/api/v1/views/:id", s.apiViewDelete, api...)
+	// The JSON API, by bearer token: no session, no CSRF. A token's role
+	// is checked like a user's: viewer reads, reporter also reports facts,
+	// operator also acts and edits schedules and views, admin also webhooks.
+	token := func(need store.Role) []echo.MiddlewareFunc {
+		return []echo.MiddlewareFunc{middleware.BodyLimit("4M"), s.requireToken, tokenRole(need)}
+	}
+	read, report, act, manage := token(store.Viewer), token(store.Reporter), token(store.Operator), token(store.Admin)
+	e.GET("/api/v1/exemptions", s.apiExemptions, read...)
+	e.GET("/api/v1/endpoints", s.apiListEndpoints, read...)
+	e.GET("/api/v1/facets", s.apiFacets, read...)
+	e.GET("/api/v1/history", s.apiHistory, read...)
+	e.PUT("/api/v1/endpoints", s.apiUpsertEndpoints, report...)
+	e.PATCH("/api/v1/endpoints", s.apiUpsertEndpoints, report...)
+	e.GET("/api/v1/endpoints/:name", s.apiGetEndpoint, read...)
+	e.POST("/api/v1/endpoints/:name/suspend", s.apiSuspend, act...)
+	e.POST("/api/v1/endpoints/:name/unsuspend", s.apiUnsuspend, act...)
+	e.POST("/api/v1/endpoints/:name/acknowledge-reboot", s.apiAcknowledgeReboot, act...)
+	e.POST("/api/v1/endpoints/:name/labels", s.apiLabels, act...)
+	e.PUT("/api/v1/endpoints/:name/schedule", s.apiEndpointSchedule, act...)
+	e.GET("/api/v1/schedules", s.apiSchedules, read...)
+	e.POST("/api/v1/schedules", s.apiScheduleCreate, act...)
+	e.GET("/api/v1/schedules/:id", s.apiSchedule, read...) // also :id.ics
+	e.PUT("/api/v1/schedules/:id", s.apiScheduleUpdate, act...)
+	e.DELETE("/api/v1/schedules/:id", s.apiScheduleDelete, act...)
+	e.GET("/api/v1/schedules/:id/windows", s.apiWindows, read...)
+	e.GET("/api/v1/webhooks", s.apiWebhooks, manage...)
+	e.POST("/api/v1/webhooks", s.apiWebhookCreate, manage...)
+	e.DELETE("/api/v1/webhooks/:id", s.apiWebhookDelete, manage...)
+	e.GET("/api/v1/views", s.apiViews, read...)
+	e.POST("/api/v1/views", s.apiViewCreate, act...)
+	e.DELETE("/api/v1/views/:id", s.apiViewDelete, act...)
 
 	// The HTML side. Who is asking is settled before any body is read: the
 	// session, then the user and role, then the form (bounded), then its

@@ -120,3 +120,35 @@ func TestCSVRoundTrip(t *testing.T) {
 		t.Fatalf("unknown format %d", res.StatusCode)
 	}
 }
+
+// A token's role is checked on every call, like a user's.
+func TestTokenRoles(t *testing.T) {
+	e := newEnv(t, 20)
+	ctx := context.Background()
+	tok := map[store.Role]string{}
+	for _, r := range store.TokenRoles {
+		tok[r], _ = e.db.CreateTokenWithRole(ctx, "admin", "t-"+string(r), r)
+	}
+	calls := []struct {
+		method, path, body string
+		need               store.Role
+	}{
+		{"GET", "/api/v1/endpoints?per_page=1", "", store.Viewer},
+		{"PATCH", "/api/v1/endpoints", `[{"name": "roles-01", "power": "on"}]`, store.Reporter},
+		{"POST", "/api/v1/endpoints/roles-01/acknowledge-reboot", "", store.Operator},
+		{"POST", "/api/v1/schedules", `{"name": "by token"}`, store.Operator},
+		{"GET", "/api/v1/webhooks", "", store.Admin},
+	}
+	for _, call := range calls {
+		for _, r := range store.TokenRoles {
+			res, body := e.api(tok[r], call.method, call.path, call.body)
+			allowed := r.TokenAllows(call.need)
+			if allowed && res.StatusCode == http.StatusForbidden || !allowed && res.StatusCode != http.StatusForbidden {
+				t.Errorf("%s %s as %s: %d %s", call.method, call.path, r, res.StatusCode, body)
+			}
+		}
+	}
+	if _, err := e.db.CreateTokenWithRole(ctx, "admin", "bad", "superuser"); store.KindOf(err) != store.Invalid {
+		t.Fatalf("unknown role: %v", err)
+	}
+}

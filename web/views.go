@@ -26,7 +26,17 @@ func (s *Server) viewOwner(c echo.Context) (*store.User, error) {
 		if store.KindOf(err) == store.NotFound {
 			return nil, &store.Error{Kind: store.Forbidden, Message: "saved views belong to users: the user who created this token no longer exists"}
 		}
-		return u, err
+		if err != nil {
+			return nil, err
+		}
+		// The token acts for its creator, with no more than its own role.
+		if !tk.Role.TokenAllows(u.Role) {
+			u.Role = store.Viewer
+			if tk.Role.TokenAllows(store.Operator) {
+				u.Role = store.Operator
+			}
+		}
+		return u, nil
 	}
 	return nil, &store.Error{Kind: store.Forbidden, Message: "sign in to use saved views"}
 }

@@ -49,7 +49,8 @@ Usage:
   patchready [serve] [--addr 127.0.0.1:8080] [--db data/patchready.db] [--no-demo]
   patchready seed --endpoints N [--seed S]
   patchready user add NAME --role viewer|operator|admin   (password on stdin)
-  patchready token create NAME                           (prints the token once)
+  patchready token create NAME [--role reporter]         (prints the token once; roles: viewer,
+                                                         reporter (facts), operator (actions), admin)
   patchready backup FILE
   patchready restore BACKUP [--force]                  (checks it; never over a database in use)
   patchready probe URL                                  (exit 0 when URL answers 2xx)
@@ -189,8 +190,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 	case "token":
 		if len(args) < 2 || args[0] != "create" {
-			return errors.New("usage: patchready token create NAME")
+			return errors.New("usage: patchready token create NAME [--role reporter|viewer|operator|admin]")
 		}
+		tokenRole := fs.String("role", "reporter", "what the token may do: viewer, reporter (facts), operator (actions), admin (webhooks)")
 		if err := fs.Parse(args[2:]); err != nil {
 			return err
 		}
@@ -199,7 +201,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 		defer db.Close()
-		secret, err := db.CreateToken(ctx, "cli", args[1])
+		secret, err := db.CreateTokenWithRole(ctx, "cli", args[1], store.Role(*tokenRole))
 		if err != nil {
 			return err
 		}
