@@ -416,7 +416,7 @@ type UsersPage struct {
 type TokenRow struct {
 	ID                                       int64
 	Name, Role, CreatedBy, Created, LastUsed string
-	Revoked                            bool
+	Revoked                                  bool
 }
 
 // TokensPage lists API tokens; NewSecret is shown once after creation.
