@@ -17,15 +17,40 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"patchready/metrics"
 	"patchready/store"
 )
+
+// Client is the HTTP client deliveries go out with. It follows no
+// redirects and will not connect to link-local addresses (169.254.0.0/16,
+// where clouds answer with instance credentials, and fe80::/10): a hook
+// must not become a way to read the server's own network. Loopback and
+// private receivers are fine: internal alerting lives there.
+func Client() *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return err
+		}
+		if ip := net.ParseIP(host); ip == nil || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() {
+			return fmt.Errorf("webhooks may not connect to %s", host)
+		}
+		return nil
+	}}
+	return &http.Client{
+		Timeout:       20 * time.Second,
+		Transport:     &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: 10 * time.Second, MaxIdleConnsPerHost: 2},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
 
 // Sender posts deliveries.
 type Sender struct {

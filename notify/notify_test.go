@@ -63,7 +63,21 @@ func open(t *testing.T, path string, clk *clock) *store.DB {
 }
 
 func sender(db *store.DB) *notify.Sender {
-	return &notify.Sender{DB: db, Client: &http.Client{Timeout: 5 * time.Second}, BaseURL: "https://patchready.example", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return &notify.Sender{DB: db, Client: notify.Client(), BaseURL: "https://patchready.example", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+// A hook cannot reach the cloud's metadata service, nor be redirected.
+func TestClientRefusesLinkLocal(t *testing.T) {
+	_, err := notify.Client().Get("http://169.254.169.254/latest/meta-data/")
+	if err == nil || !strings.Contains(err.Error(), "may not connect") {
+		t.Fatalf("link-local: %v", err)
+	}
+	moved := httptest.NewServer(http.RedirectHandler("http://169.254.169.254/", http.StatusFound))
+	defer moved.Close()
+	res, err := notify.Client().Get(moved.URL)
+	if err != nil || res.StatusCode != http.StatusFound {
+		t.Fatalf("a redirect was followed: %v %v", res, err)
+	}
 }
 
 func report(t *testing.T, db *store.DB, power string, names ...string) {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -129,13 +131,18 @@ func (db *DB) Undo(ctx context.Context, actor string, auditID int64) (UndoResult
 		}
 		res.Gone = len(ids) - len(existing)
 		part := targets[0].part // one action sets one part
+		if part == "schedule" { // windows that ended count on the schedule the endpoints have now
+			if err := t.countCycles(); err != nil {
+				return err
+			}
+		}
 		changes, err := t.change(existing, part, func(t *txn, c *current) (string, string, error) {
 			s := byID[c.id]
 			now, err := t.readPart(part, c.id)
 			if err != nil {
 				return "", "", err
 			}
-			if now != s.stateAt {
+			if !samePart(now, s.stateAt) {
 				res.Skipped++
 				return "", "", nil // changed again since: left alone
 			}
@@ -171,4 +178,22 @@ type UndoResult struct {
 	Restored int // endpoints given back their earlier state
 	Skipped  int // changed again since, left alone
 	Gone     int // deleted since
+}
+
+// samePart tells whether a part is still as an action left it. The clock
+// counts a suspension's cycles down as windows end: that is the same
+// suspension, so the counters are left out of the comparison.
+func samePart(a, b sql.NullString) bool {
+	if a.Valid != b.Valid {
+		return false
+	}
+	var ma, mb map[string]any
+	if json.Unmarshal([]byte(a.String), &ma) != nil || json.Unmarshal([]byte(b.String), &mb) != nil {
+		return a == b // not JSON: a schedule id or labels
+	}
+	for _, m := range []map[string]any{ma, mb} {
+		delete(m, "cycles")
+		delete(m, "counted")
+	}
+	return reflect.DeepEqual(ma, mb)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // Undo of an "all matching" action gives back exactly what it changed:
@@ -106,4 +107,37 @@ func snapshot(t *testing.T, db *DB, ids []int64) map[int64]handSet {
 		out[id] = handSet{schedule: e.ScheduleID, suspension: e.Suspension.String()}
 	}
 	return out
+}
+
+// A suspension whose cycles the clock has counted since is still the one
+// the action made: Undo takes it back.
+func TestUndoAfterCyclesWereCounted(t *testing.T) {
+	db, clk := MustOpen(t)
+	ctx := context.Background()
+	f, _ := healthy()
+	mustUpsert(t, db, f)
+	e, _ := db.EndpointByName(ctx, f.Name)
+	start := Wall{clk.t.UTC().Truncate(time.Hour).Add(2 * time.Hour)}
+	id, err := db.CreateSchedule(ctx, "t", ScheduleInput{Name: "Daily"}, EntryInput{Start: start, Duration: time.Hour, RRule: "FREQ=DAILY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.AssignSchedule(ctx, "t", Target{IDs: []int64{e.ID}}, id)
+	res, err := db.Suspend(ctx, "t", Target{IDs: []int64{e.ID}}, SuspendInput{Cycles: ptr(3), Reason: "freeze"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(4 * time.Hour) // the first window has ended
+	if err := db.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := db.Endpoint(ctx, e.ID); *e.Suspension.CyclesRemaining != 2 {
+		t.Fatalf("cycles left %d", *e.Suspension.CyclesRemaining)
+	}
+	if u, err := db.Undo(ctx, "t", res.AuditID); err != nil || u.Restored != 1 {
+		t.Fatalf("undo after a counted cycle: %+v %v", u, err)
+	}
+	if e, _ := db.Endpoint(ctx, e.ID); e.Suspension != nil {
+		t.Fatal("still suspended after the undo")
+	}
 }

@@ -173,6 +173,10 @@ func (db *DB) SSOUser(ctx context.Context, subject, name string, role Role) (*Us
 			}
 			if err := t.QueryRow(`INSERT INTO users (name, password_hash, role, created_at, sso_subject) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 				name, ssoPassword, role, t.now.Unix(), subject).Scan(&id); err != nil {
+				if strings.Contains(err.Error(), "UNIQUE") {
+					// Two first sign-ins at once: the other made the user.
+					return errorf(Conflict, "%s is signing in from another window at this moment; try again", name)
+				}
 				return err
 			}
 			return t.audit("sso", "user.create", fmt.Sprintf("created user %s (%s) at their first SSO sign-in", name, role), nil)

@@ -92,20 +92,20 @@ func (db *DB) CreateWebhook(ctx context.Context, actor string, in WebhookInput) 
 			h.URL, strings.Join(h.Events, ","), in.Secret, h.Format, actor, t.now.Unix()).Scan(&h.ID); err != nil {
 			return err
 		}
-		return t.audit(actor, "webhook.create", fmt.Sprintf("added webhook %d to %s for %s", h.ID, h.URL, strings.Join(h.Events, ", ")), nil)
+		return t.audit(actor, "webhook.create", fmt.Sprintf("added webhook %d to %s for %s", h.ID, u.Host, strings.Join(h.Events, ", ")), nil)
 	})
 	if err != nil {
 		return Webhook{}, "", err
 	}
-	db.loadHookEvents(ctx)
+	db.loadHookEvents(context.Background())
 	return h, in.Secret, nil
 }
 
 // DeleteWebhook removes a hook and its deliveries, pending ones included.
 func (db *DB) DeleteWebhook(ctx context.Context, actor string, id int64) error {
 	err := db.update(ctx, func(t *txn) error {
-		var u string
-		if err := t.QueryRow(`DELETE FROM webhooks WHERE id = ? RETURNING url`, id).Scan(&u); errors.Is(err, sql.ErrNoRows) {
+		var raw string
+		if err := t.QueryRow(`DELETE FROM webhooks WHERE id = ? RETURNING url`, id).Scan(&raw); errors.Is(err, sql.ErrNoRows) {
 			return errorf(NotFound, "webhook %d does not exist", id)
 		} else if err != nil {
 			return err
@@ -113,10 +113,14 @@ func (db *DB) DeleteWebhook(ctx context.Context, actor string, id int64) error {
 		if _, err := t.Exec(`DELETE FROM webhook_deliveries WHERE hook_id = ?`, id); err != nil {
 			return err
 		}
-		return t.audit(actor, "webhook.delete", fmt.Sprintf("deleted webhook %d to %s", id, u), nil)
+		host := raw
+		if u, err := url.Parse(raw); err == nil {
+			host = u.Host // the path of a chat service's hook is its secret
+		}
+		return t.audit(actor, "webhook.delete", fmt.Sprintf("deleted webhook %d to %s", id, host), nil)
 	})
 	if err == nil {
-		db.loadHookEvents(ctx)
+		db.loadHookEvents(context.Background())
 	}
 	return err
 }
@@ -292,6 +296,14 @@ func (db *DB) QueueWindowDigests(ctx context.Context) (int, error) {
 		if !ok || !w.Start.After(now) || w.Start.Sub(now) > lead {
 			continue
 		}
+		var sent bool
+		if err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM window_digests WHERE schedule_id = ? AND window_start = ?)`,
+			sc.ID, w.Start.Unix()).Scan(&sent); err != nil || sent {
+			if err != nil {
+				return queued, err
+			}
+			continue
+		}
 		f := Filter{}
 		f.Add(DimSchedule, false, strconv.FormatInt(sc.ID, 10))
 		fc, err := db.Facets(ctx, f)
@@ -304,7 +316,14 @@ func (db *DB) QueueWindowDigests(ctx context.Context) (int, error) {
 				by[code] = n
 			}
 		}
-		blocked := fc.Total - fc.Count(DimImpact, Patchable.String())
+		// Held back: not patchable, less those only awaiting this window
+		// (it clears that), as the overview counts them.
+		held := f
+		held.Conds = append(held.Conds, Cond{Dim: DimExemption, Values: HeldBackCodes()})
+		blocked, err := db.Count(ctx, held)
+		if err != nil {
+			return queued, err
+		}
 		body := map[string]any{"event": EventWindowDigest, "at": now.UTC(),
 			"schedule":  map[string]any{"id": sc.ID, "name": sc.Name},
 			"window":    map[string]any{"start": w.Start.UTC(), "end": w.End.UTC()},
@@ -424,4 +443,17 @@ func (db *DB) Deliveries(ctx context.Context, hookID int64, limit int) ([]Delive
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// HeldBackCodes are the exemptions that hold an endpoint back from its
+// next window: all but Awaiting Maintenance Window, which the window
+// itself clears.
+func HeldBackCodes() []string {
+	var out []string
+	for _, e := range Catalog {
+		if e.Code != AwaitingMaintenanceWindow {
+			out = append(out, string(e.Code))
+		}
+	}
+	return out
 }

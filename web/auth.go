@@ -73,14 +73,16 @@ func (s *Server) login(c echo.Context) error {
 		return fail(http.StatusBadRequest, "Enter your user name and password.")
 	}
 	u, err := s.db.Authenticate(c.Request().Context(), name, password)
-	if err == store.ErrSSOOnly {
-		s.throttle.fail(key, addr, now)
-		return fail(http.StatusUnauthorized, "This user signs in with SSO: use “Sign in with SSO”.")
-	}
-	if err == store.ErrBadLogin {
+	// An SSO user's name gets the same answer as a wrong password: the
+	// answer must not tell which names exist.
+	if err == store.ErrBadLogin || err == store.ErrSSOOnly {
 		s.throttle.fail(key, addr, now)
 		s.log.Warn("failed sign-in", "user", name, "addr", addr)
-		return fail(http.StatusUnauthorized, "Wrong user name or password.")
+		msg := "Wrong user name or password."
+		if s.sso != nil {
+			msg += " If you sign in through your organisation, use “Sign in with SSO”."
+		}
+		return fail(http.StatusUnauthorized, msg)
 	}
 	if err != nil {
 		return err

@@ -152,7 +152,7 @@ func TestSingleSignOn(t *testing.T) {
 	// An SSO user has no password to sign in with.
 	c := e.client()
 	c.get("/login")
-	if res, body := c.post("/login", url.Values{"username": {"ada"}, "password": {"whatever-it-is"}}); res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "signs in with SSO") {
+	if res, body := c.post("/login", url.Values{"username": {"ada"}, "password": {"whatever-it-is"}}); res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Wrong user name or password. If you sign in through your organisation") {
 		t.Fatalf("password sign-in of an SSO user: %d", res.StatusCode)
 	}
 	// A provider's user may not take over a local user's name.

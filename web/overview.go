@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -98,15 +99,15 @@ func (s *Server) nextWindows(c echo.Context, now time.Time) ([]views.WindowSumma
 			}
 		}
 		sort.SliceStable(ws.Blocked, func(i, j int) bool { return ws.Blocked[i].Count > ws.Blocked[j].Count })
-		// Held back: anything but patchable, less those only awaiting this window.
+		// Held back: by any exemption but Awaiting Maintenance Window,
+		// which this window clears.
 		f := store.Filter{}
 		f.Add(store.DimSchedule, false, id)
-		f.Add(store.DimImpact, true, store.Patchable.String())
-		f.Add(store.DimExemption, true, string(store.AwaitingMaintenanceWindow))
+		f.Conds = append(f.Conds, store.Cond{Dim: store.DimExemption, Values: store.HeldBackCodes()})
 		if ws.BlockedTotal, err = s.db.Count(ctx, f); err != nil {
 			return nil, err
 		}
-		ws.BlockedURL = list + "&not_exemption=awaiting-maintenance-window&impact=cannot-patch&impact=temporarily-cannot-patch"
+		ws.BlockedURL = list + "&exemption=" + strings.Join(store.HeldBackCodes(), ",")
 		out = append(out, ws)
 	}
 	return out, nil

@@ -197,7 +197,7 @@ func TestOverviewNextWindowsAndGuidance(t *testing.T) {
 	if !strings.Contains(body, fmt.Sprintf(`<a href="/servers?schedule=%d">%s</a>`, linux.ID, thousands(n))) {
 		t.Fatalf("the window's endpoint count (%d) is not shown as a link", n)
 	}
-	held := regexp.MustCompile(fmt.Sprintf(`<a href="(/servers\?schedule=%d&amp;not_exemption=awaiting-maintenance-window[^"]*)">([\d,]+)</a>`, linux.ID)).FindStringSubmatch(body)
+	held := regexp.MustCompile(fmt.Sprintf(`<a href="(/servers\?schedule=%d&amp;exemption=[^"]*)">([\d,]+)</a>`, linux.ID)).FindStringSubmatch(body)
 	if held == nil {
 		t.Fatal("no held-back count")
 	}

@@ -195,6 +195,15 @@ func (s *Server) serversBulk(c echo.Context) error {
 		}
 		tg.Filter, tg.Scope = &f, filterValues(f).Encode()
 		scopeWords = append(scopeWords, views.Fact{Label: "Endpoints matching", Value: filterInWords(f, s.scheduleNames(c))})
+		if v := form.Get("expect"); strings.HasPrefix(scope, "view:") && form.Get("confirm") == "yes" {
+			// The review showed this many: a view that matches another
+			// number by now is refused rather than acted on.
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return badParam("expect", v, "the number of endpoints the review showed")
+			}
+			tg.Expect = n
+		}
 		if scope == "all" {
 			// The page showed this many; a different number now means the
 			// list the admin looked at is not what the action would hit.
@@ -290,7 +299,7 @@ func (s *Server) serversBulk(c echo.Context) error {
 				m.Fields = append(m.Fields, views.Fact{Label: k, Value: v})
 			}
 		}
-		if scope == "all" {
+		if scope == "all" || strings.HasPrefix(scope, "view:") {
 			m.Fields = append(m.Fields, views.Fact{Label: "expect", Value: strconv.Itoa(p.Matched)})
 		}
 		for _, id := range form["id"] {

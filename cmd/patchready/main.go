@@ -415,7 +415,7 @@ func serve(ctx context.Context, db *store.DB, addr string, cfg web.Config, opt o
 	if base == "" {
 		base = "http://" + ln.Addr().String()
 	}
-	go (&notify.Sender{DB: db, Client: &http.Client{Timeout: 20 * time.Second}, BaseURL: base, Log: log}).Run(bg, 2*time.Second)
+	go (&notify.Sender{DB: db, Client: notify.Client(), BaseURL: base, Log: log}).Run(bg, 2*time.Second)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("patchready is serving", "url", "http://"+ln.Addr().String(), "db", db.Path(), "version", version)
