@@ -2,11 +2,11 @@ package store
 
 import (
 	"context"
-	"encoding/json"
-	"reflect"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 )
 
 // A part is one thing operators set on an endpoint: its suspension, its
