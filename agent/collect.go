@@ -7,6 +7,7 @@ package agent
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"slices"
@@ -59,10 +60,22 @@ type Facts struct {
 	Power               string     `json:"power"`
 	LastContactAt       time.Time  `json:"last_contact_at"`
 	Drives              []Drive    `json:"drives"`
-	RebootRequiredSince *time.Time `json:"reboot_required_since"` // null: no reboot needed
+	RebootRequiredSince *Reboot    `json:"reboot_required_since,omitempty"` // left out when this host cannot tell
 	PSVersion           *int       `json:"ps_version,omitempty"`
 	PSExecutionPolicy   *string    `json:"ps_execution_policy,omitempty"`
 	WSUSLastReportAt    *time.Time `json:"wsus_last_report_at,omitempty"`
+}
+
+// Reboot is what the host says of a pending reboot: since when one is
+// needed, or (Since nil) that none is — sent as null, which clears one a
+// former report set. A host that cannot tell sends nothing.
+type Reboot struct{ Since *time.Time }
+
+func (r Reboot) MarshalJSON() ([]byte, error) {
+	if r.Since == nil {
+		return []byte("null"), nil
+	}
+	return json.Marshal(r.Since)
 }
 
 // Collect gathers the facts of the host. name overrides the host name; ip
@@ -113,11 +126,11 @@ func collectLinux(sys System, f *Facts) []string {
 		}
 		f.Drives = append(f.Drives, Drive{Mount: m, TotalBytes: int64(total), UsedBytes: int64(used)})
 	}
-	since, err := linuxRebootRequired(sys)
+	reboot, err := linuxRebootRequired(sys)
 	if err != nil {
 		problems = append(problems, "reboot required: "+err.Error())
 	}
-	f.RebootRequiredSince = since
+	f.RebootRequiredSince = reboot
 	return problems
 }
 
@@ -197,22 +210,29 @@ func unescapeMount(s string) string {
 
 // linuxRebootRequired: Debian and Ubuntu leave /var/run/reboot-required
 // (since its time); RHEL and its kin answer with needs-restarting -r (exit
-// 1: a reboot is needed, since the package database last changed).
-func linuxRebootRequired(sys System) (*time.Time, error) {
+// 1: a reboot is needed, since the package database last changed). On a
+// system with neither it says nothing (nil): another source may know.
+func linuxRebootRequired(sys System) (*Reboot, error) {
 	if fi, err := sys.Stat("/var/run/reboot-required"); err == nil {
 		t := fi.ModTime().UTC().Truncate(time.Second)
-		return &t, nil
+		return &Reboot{&t}, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+	if _, err := sys.Stat("/etc/debian_version"); err == nil {
+		return &Reboot{}, nil // Debian's way, and no flag: none needed
+	}
 	exit, err := sys.Run("needs-restarting", "-r")
-	if err != nil || exit != 1 {
-		return nil, nil // not RHEL, or nothing to restart
+	if err != nil {
+		return nil, nil // neither way here: unknown
+	}
+	if exit != 1 {
+		return &Reboot{}, nil
 	}
 	for _, db := range []string{"/var/lib/rpm/rpmdb.sqlite", "/var/lib/rpm/Packages", "/var/lib/rpm"} {
 		if fi, err := sys.Stat(db); err == nil {
 			t := fi.ModTime().UTC().Truncate(time.Second)
-			return &t, nil
+			return &Reboot{&t}, nil
 		}
 	}
 	return nil, errors.New("needs-restarting says a reboot is needed, but the package database's time is unknown")
@@ -273,11 +293,12 @@ func collectWindows(sys System, reg Registry, f *Facts) []string {
 			f.WSUSLastReportAt = &t
 		}
 	}
+	f.RebootRequiredSince = &Reboot{} // Windows always tells
 	for _, key := range rebootKeys {
 		if t, ok := reg.Modified(key); ok {
 			t = t.UTC().Truncate(time.Second)
-			if f.RebootRequiredSince == nil || t.Before(*f.RebootRequiredSince) {
-				f.RebootRequiredSince = &t
+			if r := f.RebootRequiredSince; r.Since == nil || t.Before(*r.Since) {
+				r.Since = &t
 			}
 		}
 	}

@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"reflect"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -79,14 +81,26 @@ func TestCollectLinux(t *testing.T) {
 		t.Fatalf("drives %+v", f.Drives)
 	}
 	if f.Name != "fixture-01" || *f.IP != "10.0.0.5" || f.OSFamily != "linux" || *f.OSName != "Ubuntu 24.04.1 LTS" ||
-		f.RebootRequiredSince == nil || !f.RebootRequiredSince.Equal(reboot) || f.Power != "on" || !f.LastContactAt.Equal(now) {
+		f.RebootRequiredSince == nil || !f.RebootRequiredSince.Since.Equal(reboot) || f.Power != "on" || !f.LastContactAt.Equal(now) {
 		t.Fatalf("facts %+v", f)
 	}
 
-	// No flag file: no reboot needed (sent as null, which clears one).
+	// Debian without the flag file: no reboot needed (sent as null, which
+	// clears one a former report set).
 	delete(sys.files, "var/run/reboot-required")
-	if f, _ := Collect(sys, nil, "override", "", now); f.RebootRequiredSince != nil || f.Name != "override" || f.IP != nil {
+	sys.files["etc/debian_version"] = &fstest.MapFile{Data: []byte("12.8\n")}
+	f, _ = Collect(sys, nil, "override", "", now)
+	if f.RebootRequiredSince == nil || f.RebootRequiredSince.Since != nil || f.Name != "override" || f.IP != nil {
 		t.Fatalf("without the flag: %+v", f)
+	}
+	if b, _ := json.Marshal(f); !strings.Contains(string(b), `"reboot_required_since":null`) {
+		t.Fatalf("no null sent: %s", b)
+	}
+	// A system with neither way says nothing about reboots.
+	delete(sys.files, "etc/debian_version")
+	f, _ = Collect(sys, nil, "", "", now)
+	if b, _ := json.Marshal(f); f.RebootRequiredSince != nil || strings.Contains(string(b), "reboot_required_since") {
+		t.Fatalf("unknown reboot sent: %s", b)
 	}
 }
 
@@ -104,11 +118,11 @@ func TestCollectRHEL(t *testing.T) {
 		exits: map[string]int{"needs-restarting": 1},
 	}
 	f, problems := Collect(sys, nil, "", "", now)
-	if len(problems) > 0 || *f.OSName != "Red Hat Enterprise Linux 9.4 (Plow)" || f.RebootRequiredSince == nil || !f.RebootRequiredSince.Equal(installed) {
+	if len(problems) > 0 || *f.OSName != "Red Hat Enterprise Linux 9.4 (Plow)" || f.RebootRequiredSince == nil || !f.RebootRequiredSince.Since.Equal(installed) {
 		t.Fatalf("RHEL %+v %v", f, problems)
 	}
 	sys.exits["needs-restarting"] = 0
-	if f, _ := Collect(sys, nil, "", "", now); f.RebootRequiredSince != nil {
+	if f, _ := Collect(sys, nil, "", "", now); f.RebootRequiredSince == nil || f.RebootRequiredSince.Since != nil {
 		t.Fatal("a reboot reported when needs-restarting says none")
 	}
 }
@@ -155,7 +169,7 @@ func TestCollectWindows(t *testing.T) {
 	if *f.PSVersion != 5 || *f.PSExecutionPolicy != "AllSigned" { // Group Policy wins
 		t.Fatalf("PowerShell %d %s", *f.PSVersion, *f.PSExecutionPolicy)
 	}
-	if !f.WSUSLastReportAt.Equal(time.Date(2026, 11, 24, 6, 30, 0, 0, time.UTC)) || !f.RebootRequiredSince.Equal(pending) {
+	if !f.WSUSLastReportAt.Equal(time.Date(2026, 11, 24, 6, 30, 0, 0, time.UTC)) || !f.RebootRequiredSince.Since.Equal(pending) {
 		t.Fatalf("WSUS %v reboot %v", f.WSUSLastReportAt, f.RebootRequiredSince)
 	}
 	// An old machine with PowerShell 2 only, no policy set, no reboot.
@@ -164,7 +178,7 @@ func TestCollectWindows(t *testing.T) {
 	delete(reg.values, regPolicy+`\ExecutionPolicy`)
 	reg.keys = nil
 	f, _ = Collect(sys, reg, "", "", now)
-	if *f.PSVersion != 2 || f.PSExecutionPolicy != nil || f.RebootRequiredSince != nil {
+	if *f.PSVersion != 2 || f.PSExecutionPolicy != nil || f.RebootRequiredSince.Since != nil {
 		t.Fatalf("old machine %+v", f)
 	}
 }

@@ -47,6 +47,9 @@ type DB struct {
 	// wantImpactChanges: a webhook listens for impact-changed, so writes
 	// record each change of impact (see webhooks.go).
 	wantImpactChanges atomic.Bool
+	// plans are the schedules' plans for the rules, kept between writes
+	// until a schedule changes (see txn.plan).
+	plans atomic.Pointer[map[int64]Plan]
 
 	// stmts keeps prepared reader statements by their SQL (see query).
 	stmts  sync.Map // string → *sql.Stmt

@@ -239,8 +239,13 @@ func PlanOf(s *Schedule) Plan {
 	p := Plan{Assigned: true, Entries: len(s.Entries)}
 	loc := s.Location()
 	for _, e := range s.Entries {
+		open := false
+		if e.RRule != "" {
+			opt, _ := rrule.StrToROption(e.RRule)
+			open = opt != nil && opt.Count == 0 && opt.Until.IsZero()
+		}
+		p.OpenEnded = p.OpenEnded || open
 		first := true
-		open := true
 		e.windows(loc, func(w Window) bool {
 			if first && (p.FirstStart.IsZero() || w.Start.Before(p.FirstStart)) {
 				p.FirstStart = w.Start
@@ -249,15 +254,8 @@ func PlanOf(s *Schedule) Plan {
 			if w.End.After(p.LastEnd) {
 				p.LastEnd = w.End
 			}
-			return true
+			return !open // an open series has no last window: its first is enough
 		})
-		if e.RRule != "" {
-			opt, _ := rrule.StrToROption(e.RRule)
-			open = opt != nil && opt.Count == 0 && opt.Until.IsZero()
-		} else {
-			open = false
-		}
-		p.OpenEnded = p.OpenEnded || open
 	}
 	if p.OpenEnded {
 		p.LastEnd = time.Time{}

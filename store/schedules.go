@@ -210,7 +210,7 @@ func (db *DB) CreateSchedule(ctx context.Context, actor string, in ScheduleInput
 		if err := t.insertEntries(id, entries); err != nil {
 			return err
 		}
-		t.plans = nil
+		t.forgetPlans()
 		return t.audit(actor, "schedule.create", fmt.Sprintf("created schedule %q (%s, %d entries)", in.Name, in.Timezone, len(entries)), nil)
 	})
 	return id, err
@@ -291,7 +291,7 @@ func (db *DB) DeleteSchedule(ctx context.Context, actor string, id int64) error 
 		if _, err := t.Exec(`DELETE FROM schedules WHERE id = ?`, id); err != nil {
 			return err
 		}
-		t.plans = nil
+		t.forgetPlans()
 		return t.audit(actor, "schedule.delete", fmt.Sprintf("deleted schedule %q (%d endpoints unassigned)", name, len(ids)), changes)
 	})
 }
@@ -339,7 +339,7 @@ func (db *DB) changeEntries(ctx context.Context, actor string, scheduleID int64,
 		if err != nil {
 			return err
 		}
-		t.plans = nil
+		t.forgetPlans()
 		if err := t.reevaluateWhere(`schedule_id = ?`, scheduleID); err != nil {
 			return err
 		}
@@ -400,7 +400,8 @@ func (t *txn) countCycles() error {
 		if n == 0 {
 			continue // nothing ended: a quiet tick writes nothing
 		}
-		where := `cycles_remaining > 0 AND created_at = ? AND counted_to = ? AND endpoint_id IN (SELECT id FROM endpoints WHERE coalesce(schedule_id, 0) = ?)`
+		// n > 0: the group has a schedule, whose index finds its endpoints.
+		where := `cycles_remaining > 0 AND created_at = ? AND counted_to = ? AND endpoint_id IN (SELECT id FROM endpoints WHERE schedule_id = ?)`
 		args := []any{g.made, g.countedTo, g.schedule}
 		ended, err := t.ids(`SELECT endpoint_id FROM suspensions WHERE `+where+` AND cycles_remaining <= ?`, append(args, n)...)
 		if err != nil {

@@ -15,7 +15,11 @@ type txn struct {
 	now      time.Time
 	settings Settings
 	plans    map[int64]Plan
-	changed  map[int64]*listed
+	// schedulesChanged: this transaction changed schedules, so plans are
+	// made from what it sees and not kept (a rollback would leave them
+	// wrong).
+	schedulesChanged bool
+	changed          map[int64]*listed
 }
 
 // update runs fn in a write transaction, bumps the data version and
@@ -76,23 +80,39 @@ func (c *current) listed(s *listSchema) listed {
 		unixOrZero(BlockedSince(c.derived.Impact, c.exemptions)))
 }
 
-// plan returns the schedule plan for the rules, loading every schedule once
-// per transaction (there are few schedules and many endpoints).
+// plan returns the schedule plan for the rules. Plans are absolute times
+// (a first start, a last end), so they hold until a schedule changes: they
+// are made once and kept by the DB, and a transaction that changes
+// schedules drops them (schedulesChanged) for the next one to remake.
 func (t *txn) plan(scheduleID int64) (Plan, error) {
 	if scheduleID == 0 {
 		return Plan{}, nil
 	}
 	if t.plans == nil {
-		all, err := loadSchedules(t.Tx)
-		if err != nil {
-			return Plan{}, err
-		}
-		t.plans = make(map[int64]Plan, len(all))
-		for i := range all {
-			t.plans[all[i].ID] = PlanOf(&all[i])
+		if cached := t.db.plans.Load(); cached != nil && !t.schedulesChanged {
+			t.plans = *cached
+		} else {
+			all, err := loadSchedules(t.Tx)
+			if err != nil {
+				return Plan{}, err
+			}
+			t.plans = make(map[int64]Plan, len(all))
+			for i := range all {
+				t.plans[all[i].ID] = PlanOf(&all[i])
+			}
+			if !t.schedulesChanged { // plans of uncommitted schedules are not kept
+				plans := t.plans
+				t.db.plans.Store(&plans)
+			}
 		}
 	}
 	return t.plans[scheduleID], nil
+}
+
+// forgetPlans is called by a transaction that changes schedules.
+func (t *txn) forgetPlans() {
+	t.plans, t.schedulesChanged = nil, true
+	t.db.plans.Store(nil)
 }
 
 func unixOrZero(t time.Time) int64 {
