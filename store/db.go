@@ -303,13 +303,14 @@ const (
 	keyDisconnect  = "disconnect_after_minutes"
 	keyWSUS        = "wsus_after_hours"
 	keyStale       = "stale_after_hours"
+	keyDigestLead  = "digest_lead_hours"
 	keySessionKey  = "session_key"
 	keyDataVersion = "data_version"
 )
 
 func (db *DB) loadSettings(ctx context.Context) error {
 	s := DefaultSettings
-	rows, err := db.r.QueryContext(ctx, `SELECT key, value FROM settings WHERE key IN (?, ?, ?, ?)`, keyLowDisk, keyDisconnect, keyWSUS, keyStale)
+	rows, err := db.r.QueryContext(ctx, `SELECT key, value FROM settings WHERE key IN (?, ?, ?, ?, ?)`, keyLowDisk, keyDisconnect, keyWSUS, keyStale, keyDigestLead)
 	if err != nil {
 		return err
 	}
@@ -332,6 +333,8 @@ func (db *DB) loadSettings(ctx context.Context) error {
 			s.WSUSAfter = time.Duration(f * float64(time.Hour))
 		case keyStale:
 			s.StaleAfter = time.Duration(f * float64(time.Hour))
+		case keyDigestLead:
+			s.DigestLead = time.Duration(f * float64(time.Hour))
 		}
 	}
 	if err := rows.Err(); err != nil {

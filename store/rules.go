@@ -12,10 +12,12 @@ type Settings struct {
 	DisconnectAfter time.Duration // WEB endpoints silent for longer are disconnected
 	WSUSAfter       time.Duration // Windows endpoints not reporting to WSUS for longer have a problem
 	StaleAfter      time.Duration // endpoints no source reported on for longer have stale facts
+	DigestLead      time.Duration // a schedule's window digest goes out this long before the window
 }
 
 // DefaultSettings are the thresholds of a new installation.
-var DefaultSettings = Settings{LowDiskPct: 90, DisconnectAfter: 60 * time.Minute, WSUSAfter: 24 * time.Hour, StaleAfter: 24 * time.Hour}
+var DefaultSettings = Settings{LowDiskPct: 90, DisconnectAfter: 60 * time.Minute, WSUSAfter: 24 * time.Hour, StaleAfter: 24 * time.Hour,
+	DigestLead: 24 * time.Hour}
 
 // State is what the dashboard itself owns about an endpoint.
 type State struct {

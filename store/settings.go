@@ -24,19 +24,22 @@ func (db *DB) UpdateSettings(ctx context.Context, actor string, s Settings) erro
 	if s.StaleAfter < time.Hour || s.StaleAfter > 365*24*time.Hour {
 		d = append(d, FieldError{Field: "stale_after_hours", Message: "Give from 1 hour to 365 days (8,760 hours)."})
 	}
+	if s.DigestLead < time.Hour || s.DigestLead > 30*24*time.Hour {
+		d = append(d, FieldError{Field: "digest_lead_hours", Message: "Give from 1 hour to 30 days (720 hours)."})
+	}
 	if len(d) > 0 {
 		return &Error{Kind: Invalid, Message: d[0].Message, Details: d}
 	}
 	old := db.Settings()
 	err := db.update(ctx, func(t *txn) error {
 		for k, v := range map[string]float64{keyLowDisk: s.LowDiskPct, keyDisconnect: s.DisconnectAfter.Minutes(), keyWSUS: s.WSUSAfter.Hours(),
-			keyStale: s.StaleAfter.Hours()} {
+			keyStale: s.StaleAfter.Hours(), keyDigestLead: s.DigestLead.Hours()} {
 			if _, err := t.Exec(`INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)`, k, fmt.Sprint(v)); err != nil {
 				return err
 			}
 		}
-		return t.audit(actor, "settings", fmt.Sprintf("low disk %g%% → %g%%, disconnect %s → %s, WSUS %s → %s, stale facts %s → %s",
-			old.LowDiskPct, s.LowDiskPct, old.DisconnectAfter, s.DisconnectAfter, old.WSUSAfter, s.WSUSAfter, old.StaleAfter, s.StaleAfter), nil)
+		return t.audit(actor, "settings", fmt.Sprintf("low disk %g%% → %g%%, disconnect %s → %s, WSUS %s → %s, stale facts %s → %s, digest lead %s → %s",
+			old.LowDiskPct, s.LowDiskPct, old.DisconnectAfter, s.DisconnectAfter, old.WSUSAfter, s.WSUSAfter, old.StaleAfter, s.StaleAfter, old.DigestLead, s.DigestLead), nil)
 	})
 	if err != nil {
 		return err

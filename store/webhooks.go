@@ -269,17 +269,6 @@ func (db *DB) GatherChanges(ctx context.Context) (int, error) {
 	}
 }
 
-// DigestLead is how long before a window its digest is sent.
-func (db *DB) DigestLead(ctx context.Context) time.Duration {
-	var v string
-	if err := db.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'digest_lead_hours'`).Scan(&v); err == nil {
-		if h, err := strconv.ParseFloat(v, 64); err == nil && h > 0 {
-			return time.Duration(h * float64(time.Hour))
-		}
-	}
-	return 24 * time.Hour
-}
-
 // QueueWindowDigests queues, for each schedule whose next window opens
 // within the lead time, one digest of that window: how many endpoints it
 // covers, how many are held back and by which exemption. Each window's
@@ -289,7 +278,7 @@ func (db *DB) QueueWindowDigests(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	lead, now, queued := db.DigestLead(ctx), db.now(), 0
+	lead, now, queued := db.Settings().DigestLead, db.now(), 0
 	for i := range all {
 		sc := &all[i]
 		w, ok := sc.NextWindow(now)

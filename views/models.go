@@ -435,6 +435,7 @@ type SettingsPage struct {
 	DisconnectAfter string
 	WSUSAfter       string
 	StaleAfter      string
+	DigestLead      string
 	Errors          map[string]string
 }
 

@@ -317,14 +317,14 @@ func TestAdminPages(t *testing.T) {
 	if tokens, _ := e.db.Tokens(context.Background()); len(tokens) != 1 {
 		t.Fatalf("%d tokens", len(tokens))
 	}
-	res, body = c.post("/settings", url.Values{"low_disk_pct": {"150"}, "disconnect_after_minutes": {"60"}, "wsus_after_hours": {"24"}, "stale_after_hours": {"24"}})
+	res, body = c.post("/settings", url.Values{"low_disk_pct": {"150"}, "disconnect_after_minutes": {"60"}, "wsus_after_hours": {"24"}, "stale_after_hours": {"24"}, "digest_lead_hours": {"24"}})
 	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `value="150"`) {
 		t.Fatalf("bad setting %d", res.StatusCode)
 	}
 	if e.db.Settings().LowDiskPct != 90 {
 		t.Fatal("bad setting saved")
 	}
-	if res, _ := c.post("/settings", url.Values{"low_disk_pct": {"50"}, "disconnect_after_minutes": {"60"}, "wsus_after_hours": {"24"}, "stale_after_hours": {"24"}}); res.StatusCode != http.StatusSeeOther {
+	if res, _ := c.post("/settings", url.Values{"low_disk_pct": {"50"}, "disconnect_after_minutes": {"60"}, "wsus_after_hours": {"24"}, "stale_after_hours": {"24"}, "digest_lead_hours": {"24"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("settings %d", res.StatusCode)
 	}
 	before, _ := e.db.Overview(context.Background())

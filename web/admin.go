@@ -17,14 +17,14 @@ func (s *Server) settingsForm(c echo.Context) error {
 	set := s.db.Settings()
 	m := views.SettingsPage{Page: s.page(c, "Settings", "admin"), LowDiskPct: strconv.FormatFloat(set.LowDiskPct, 'f', -1, 64),
 		DisconnectAfter: strconv.FormatFloat(set.DisconnectAfter.Minutes(), 'f', -1, 64), WSUSAfter: strconv.FormatFloat(set.WSUSAfter.Hours(), 'f', -1, 64),
-		StaleAfter: strconv.FormatFloat(set.StaleAfter.Hours(), 'f', -1, 64)}
+		StaleAfter: strconv.FormatFloat(set.StaleAfter.Hours(), 'f', -1, 64), DigestLead: strconv.FormatFloat(set.DigestLead.Hours(), 'f', -1, 64)}
 	return render(c, http.StatusOK, views.Settings(m))
 }
 
 func (s *Server) settingsSave(c echo.Context) error {
 	m := views.SettingsPage{Page: s.page(c, "Settings", "admin"), LowDiskPct: c.FormValue("low_disk_pct"),
 		DisconnectAfter: c.FormValue("disconnect_after_minutes"), WSUSAfter: c.FormValue("wsus_after_hours"), StaleAfter: c.FormValue("stale_after_hours"),
-		Errors: map[string]string{}}
+		DigestLead: c.FormValue("digest_lead_hours"), Errors: map[string]string{}}
 	num := func(field, v string) float64 {
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
@@ -35,7 +35,8 @@ func (s *Server) settingsSave(c echo.Context) error {
 	set := store.Settings{LowDiskPct: num("low_disk_pct", m.LowDiskPct),
 		DisconnectAfter: time.Duration(num("disconnect_after_minutes", m.DisconnectAfter) * float64(time.Minute)),
 		WSUSAfter:       time.Duration(num("wsus_after_hours", m.WSUSAfter) * float64(time.Hour)),
-		StaleAfter:      time.Duration(num("stale_after_hours", m.StaleAfter) * float64(time.Hour))}
+		StaleAfter:      time.Duration(num("stale_after_hours", m.StaleAfter) * float64(time.Hour)),
+		DigestLead:      time.Duration(num("digest_lead_hours", m.DigestLead) * float64(time.Hour))}
 	var err error
 	if len(m.Errors) == 0 {
 		err = s.db.UpdateSettings(c.Request().Context(), actor(c), set)
