@@ -502,6 +502,7 @@ func (db *DB) report(ctx context.Context, source string, items []Patch, audit fu
 				f.Name = p.Facts.Name // a source may correct the case
 			}
 			p.apply(&f)
+			unchanged := false
 			switch {
 			case !ok:
 				c = &current{facts: f, created: true}
@@ -512,6 +513,7 @@ func (db *DB) report(ctx context.Context, source string, items []Patch, audit fu
 				res.Created++
 			case reflect.DeepEqual(c.facts, f):
 				res.Unchanged++
+				unchanged = true
 			default:
 				if _, err := t.Exec(`UPDATE endpoints SET (`+factColumns+`, drives_packed, facts_updated_at) = (`+placeholders(factCount)+`, ?, ?) WHERE id = ?`,
 					append(factArgs(&f), packDrives(f.Drives), t.now.Unix(), c.id)...); err != nil {
@@ -547,6 +549,13 @@ func (db *DB) report(ctx context.Context, source string, items []Patch, audit fu
 			c.sources, c.state.ReportedAt = stored, t.now
 			if _, err := t.Exec(`UPDATE endpoints SET fact_sources = ?, reported_at = ? WHERE id = ?`, stored, t.now.Unix(), c.id); err != nil {
 				return err
+			}
+			// The same facts again change nothing the rules see, unless the
+			// report clears stale facts: the endpoint is not re-evaluated
+			// (its stale-facts check, due at the old report's deadline,
+			// finds the new report then).
+			if unchanged && !c.derived.Stale {
+				continue
 			}
 			if _, err := t.evaluate(c); err != nil {
 				return err
