@@ -165,11 +165,14 @@ func primaryIP(server string) string {
 	if err != nil {
 		return ""
 	}
-	host := u.Host
-	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), map[string]string{"https": "443"}[u.Scheme]+map[string]string{"http": "80"}[u.Scheme])
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
 	}
-	conn, err := net.Dial("udp", host)
+	conn, err := net.Dial("udp", net.JoinHostPort(u.Hostname(), port))
 	if err != nil {
 		return ""
 	}

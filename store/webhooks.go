@@ -293,30 +293,14 @@ func (db *DB) QueueWindowDigests(ctx context.Context) (int, error) {
 			}
 			continue
 		}
-		f := Filter{}
-		f.Add(DimSchedule, false, strconv.FormatInt(sc.ID, 10))
-		fc, err := db.Facets(ctx, f)
-		if err != nil {
-			return queued, err
-		}
-		by := map[string]int64{}
-		for code, n := range fc.Counts[DimExemption] {
-			if n > 0 && code != string(AwaitingMaintenanceWindow) {
-				by[code] = n
-			}
-		}
-		// Held back: not patchable, less those only awaiting this window
-		// (it clears that), as the overview counts them.
-		held := f
-		held.Conds = append(held.Conds, Cond{Dim: DimExemption, Values: HeldBackCodes()})
-		blocked, err := db.Count(ctx, held)
+		wc, err := db.WindowCounts(ctx, sc.ID)
 		if err != nil {
 			return queued, err
 		}
 		body := map[string]any{"event": EventWindowDigest, "at": now.UTC(),
 			"schedule":  map[string]any{"id": sc.ID, "name": sc.Name},
 			"window":    map[string]any{"start": w.Start.UTC(), "end": w.End.UTC()},
-			"endpoints": fc.Total, "blocked": blocked, "by_exemption": by}
+			"endpoints": wc.Endpoints, "blocked": wc.HeldBack, "by_exemption": wc.ByExemption}
 		err = db.update(ctx, func(t *txn) error {
 			res, err := t.Exec(`INSERT OR IGNORE INTO window_digests (schedule_id, window_start) VALUES (?, ?)`, sc.ID, w.Start.Unix())
 			if err != nil {
@@ -432,6 +416,33 @@ func (db *DB) Deliveries(ctx context.Context, hookID int64, limit int) ([]Delive
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// WindowCounts is what a schedule's next window will find: its endpoints,
+// those held back from it, and how many have each exemption that holds
+// them back. The overview and the window digest say the same numbers.
+type WindowCounts struct {
+	Endpoints, HeldBack int64
+	ByExemption         map[string]int64
+}
+
+// WindowCounts counts a schedule's endpoints for its next window.
+func (db *DB) WindowCounts(ctx context.Context, scheduleID int64) (WindowCounts, error) {
+	f := Filter{}
+	f.Add(DimSchedule, false, strconv.FormatInt(scheduleID, 10))
+	fc, err := db.Facets(ctx, f)
+	if err != nil {
+		return WindowCounts{}, err
+	}
+	wc := WindowCounts{Endpoints: fc.Total, ByExemption: map[string]int64{}}
+	for _, code := range HeldBackCodes() {
+		if n := fc.Count(DimExemption, code); n > 0 {
+			wc.ByExemption[code] = n
+		}
+	}
+	f.Conds = append(f.Conds, Cond{Dim: DimExemption, Values: HeldBackCodes()})
+	wc.HeldBack, err = db.Count(ctx, f)
+	return wc, err
 }
 
 // HeldBackCodes are the exemptions that hold an endpoint back from its

@@ -13,11 +13,11 @@ func statusText(status int) string {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// thousands formats a count with thin separators: 1 234 567.
-func thousands(n int64) string {
+// Thousands writes a count with commas: 1,234,567.
+func Thousands(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	if n < 0 {
-		return "-" + thousands(-n)
+		return "-" + Thousands(-n)
 	}
 	out := ""
 	for len(s) > 3 {
@@ -27,11 +27,15 @@ func thousands(n int64) string {
 	return s + out
 }
 
-func plural(n int64, one, many string) string {
+// Plural is a count with its noun: "1 endpoint", "1,204 endpoints".
+func Plural(n int64, one, many string) string {
 	if n == 1 {
 		return fmt.Sprintf("%d %s", n, one)
 	}
-	return fmt.Sprintf("%s %s", thousands(n), many)
+	return fmt.Sprintf("%s %s", Thousands(n), many)
 }
 
 func joinNames(names []string) string { return strings.Join(names, ", ") }
+
+// The views' own short names.
+var thousands, plural = Thousands, Plural

@@ -41,5 +41,6 @@ var CommonZones = []string{"UTC", "Europe/London", "Europe/Dublin", "Europe/Lisb
 	"Asia/Singapore", "Asia/Shanghai", "Asia/Tokyo", "Asia/Seoul", "Australia/Sydney", "Australia/Perth", "Pacific/Auckland",
 	"Africa/Johannesburg"}
 
-// hasDay tells whether a comma list of days holds d.
-func hasDay(days, d string) bool { return slices.Contains(strings.Split(days, ","), d) }
+// listHas tells whether a comma list (days of a form, events of a hook)
+// holds v.
+func listHas(list, v string) bool { return slices.Contains(strings.Split(list, ","), v) }

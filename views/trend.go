@@ -16,8 +16,9 @@ const (
 // TrendPath is the polyline points of one series.
 func (t Trend) TrendPath(series int) string {
 	var b strings.Builder
+	top := t.max()
 	for i, p := range t.Points {
-		x, y := t.xy(i, p.Values[series])
+		x, y := t.xy(i, p.Values[series], top)
 		fmt.Fprintf(&b, "%.1f,%.1f ", x, y)
 	}
 	return b.String()
@@ -34,10 +35,11 @@ func (t Trend) max() int64 {
 	return m
 }
 
-func (t Trend) xy(i int, v int64) (float64, float64) {
+// xy places day i's value v on a chart whose highest value is top.
+func (t Trend) xy(i int, v, top int64) (float64, float64) {
 	n := max(len(t.Points)-1, 1)
 	x := chartLeft + (chartW-chartLeft-8)*float64(i)/float64(n)
-	y := chartBase - (chartBase-chartTop)*float64(v)/float64(t.max())
+	y := chartBase - (chartBase-chartTop)*float64(v)/float64(top)
 	return x, y
 }
 
@@ -60,7 +62,7 @@ func (t Trend) Bands() []TrendBand {
 	var out []TrendBand
 	for i := 0; i < n; i += step {
 		p := t.Points[i]
-		x, _ := t.xy(i, 0)
+		x, _ := t.xy(i, 0, 1)
 		parts := make([]string, len(t.Series))
 		for j, s := range t.Series {
 			parts[j] = fmt.Sprintf("%s %s", thousands(p.Values[j]), strings.ToLower(s.Name))
@@ -87,7 +89,7 @@ func (t Trend) Ticks() []struct {
 		Label string
 	}{}
 	for _, v := range []int64{0, m / 2, m} {
-		_, y := t.xy(0, v)
+		_, y := t.xy(0, v, m)
 		out = append(out, struct {
 			Y     float64
 			Label string

@@ -42,6 +42,14 @@ func TestViewerCannotAct(t *testing.T) {
 		{"/settings", url.Values{"low_disk_pct": {"50"}}},
 		{"/users", url.Values{"name": {"eve"}, "role": {"admin"}, "password": {"longenough1"}}},
 		{"/tokens", url.Values{"name": {"sneaky"}}},
+		{"/tokens/1/revoke", url.Values{"confirm": {"yes"}}},
+		{"/schedules/1/entries", url.Values{"starts_at": {"2030-01-01T02:00"}, "duration_minutes": {"60"}}},
+		{"/schedules/1/entries/1/delete", url.Values{"confirm": {"yes"}}},
+		{"/schedules/1/delete", url.Values{"confirm": {"yes"}}},
+		{"/audit/1/undo", nil},
+		{"/webhooks", url.Values{"url": {"https://example.com/h"}, "events": {"impact-changed"}}},
+		{"/webhooks/1/test", nil},
+		{"/webhooks/1/delete", url.Values{"confirm": {"yes"}}},
 	} {
 		res, body := c.post(tt.path, tt.form)
 		if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "role") {
@@ -57,6 +65,10 @@ func TestViewerCannotAct(t *testing.T) {
 	if strings.Contains(body, ">Remove suspension</button>") || strings.Contains(body, `action="/servers/bulk"`) ||
 		strings.Contains(body, ">Change labels</button>") {
 		t.Fatal("viewer sees action buttons")
+	}
+	// Nor in the list's rows, nor in the bulk bar.
+	if list := mustGet(c, "/servers?exemption=suspended-by-user"); strings.Contains(list, `class="fixes"`) || strings.Contains(list, `id="bulk"`) {
+		t.Fatal("viewer sees the list's fixes or bulk bar")
 	}
 	// An operator cannot reach admin pages.
 	if res, _ := e.login("olivia").get("/settings"); res.StatusCode != http.StatusForbidden {

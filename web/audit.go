@@ -102,6 +102,9 @@ func (s *Server) auditUndo(c echo.Context) error {
 	if res.Skipped > 0 {
 		msg += fmt.Sprintf(" %s changed again since were left as they are.", plural(int64(res.Skipped), "endpoint", "endpoints"))
 	}
+	if res.Gone > 0 {
+		msg += fmt.Sprintf(" %s deleted since.", plural(int64(res.Gone), "endpoint was", "endpoints were"))
+	}
 	return redirectWithFlash(c, back, "ok", msg)
 }
 

@@ -77,28 +77,5 @@ func orDash(s string) string {
 	return s
 }
 
-// plural is a count with its noun: "1 endpoint", "1,204 endpoints".
-func plural(n int64, one, many string) string {
-	s := strconv.FormatInt(n, 10)
-	if n >= 1000 || n <= -1000 {
-		s = thousands(n)
-	}
-	if n == 1 {
-		return s + " " + one
-	}
-	return s + " " + many
-}
-
-// thousands writes a count with commas: 1,234,567.
-func thousands(n int64) string {
-	if n < 0 {
-		return "-" + thousands(-n)
-	}
-	s := strconv.FormatInt(n, 10)
-	out := ""
-	for len(s) > 3 {
-		out = "," + s[len(s)-3:] + out
-		s = s[:len(s)-3]
-	}
-	return s + out
-}
+// The dashboard writes counts one way, in pages and in messages alike.
+var thousands, plural = views.Thousands, views.Plural

@@ -114,3 +114,42 @@ func TestWebhooksPageAndAPI(t *testing.T) {
 		t.Fatalf("API delete %d", res.StatusCode)
 	}
 }
+
+// A new installation: no endpoints, no schedules, no history, no sources,
+// no hooks. Every page says what to do next instead of failing.
+func TestEmptyEstatePages(t *testing.T) {
+	e := newEnv(t, 0)
+	admin := e.login("admin")
+	for path, want := range map[string]string{
+		"/":                              "No endpoints yet",
+		"/?trend=365":                    "Not enough history yet",
+		"/servers":                       "There are no endpoints yet",
+		"/servers?exemption=powered-off": "No endpoint matches these filters",
+		"/servers?page=3":                "There are no endpoints yet",
+		"/sources":                       "No source has reported yet",
+		"/webhooks":                      "Add a webhook",
+		"/schedules":                     "No schedules yet",
+		"/kb/powered-off":                "Not enough history yet",
+	} {
+		res, body := admin.get(path)
+		if res.StatusCode != 200 || !strings.Contains(body, want) {
+			t.Errorf("%s: %d, lacks %q", path, res.StatusCode, want)
+		}
+	}
+	token, _ := e.db.CreateToken(context.Background(), "admin", "empty")
+	for path, want := range map[string]string{
+		"/api/v1/history?days=7": `{"days":[]}`, "/api/v1/endpoints?per_page=5": `"total":0`,
+		"/api/v1/views": `[]`, "/api/v1/webhooks": `[]`, "/api/v1/schedules": `[]`,
+	} {
+		res, body := e.api(token, "GET", path, "")
+		if res.StatusCode != 200 || !strings.Contains(body, want) {
+			t.Errorf("%s: %d %s", path, res.StatusCode, body)
+		}
+	}
+	// A saved view that is not there, or not a number: 4xx naming it.
+	for _, v := range []string{"0", "x", "999"} {
+		if res, body := admin.get("/servers?view=" + v); res.StatusCode < 400 || res.StatusCode > 499 || !strings.Contains(body, "view") {
+			t.Errorf("view=%s: %d", v, res.StatusCode)
+		}
+	}
+}

@@ -77,37 +77,27 @@ func (s *Server) nextWindows(c echo.Context, now time.Time) ([]views.WindowSumma
 	}
 	sort.Slice(next, func(i, j int) bool { return next[i].w.Start.Before(next[j].w.Start) })
 	next = next[:min(len(next), overviewWindows)]
-	facets := map[int64]store.Facets{}
+	counts := map[int64]store.WindowCounts{} // a schedule's windows share its counts
 	var out []views.WindowSummary
 	for _, u := range next {
-		id := strconv.FormatInt(u.sc.ID, 10)
-		fc, ok := facets[u.sc.ID]
+		wc, ok := counts[u.sc.ID]
 		if !ok {
-			f := store.Filter{}
-			f.Add(store.DimSchedule, false, id)
-			if fc, err = s.db.Facets(ctx, f); err != nil {
+			if wc, err = s.db.WindowCounts(ctx, u.sc.ID); err != nil {
 				return nil, err
 			}
-			facets[u.sc.ID] = fc
+			counts[u.sc.ID] = wc
 		}
+		id := strconv.FormatInt(u.sc.ID, 10)
 		list := "/servers?schedule=" + id
 		ws := views.WindowSummary{Schedule: u.sc.Name, ScheduleURL: "/schedules/" + id, Open: !u.w.Start.After(now),
-			When: stamp(c, u.w.Start) + " – " + u.w.End.In(userZone(c)).Format("15:04"), Endpoints: fc.Total, EndpointsURL: list}
+			When: stamp(c, u.w.Start) + " – " + u.w.End.In(userZone(c)).Format("15:04"), Endpoints: wc.Endpoints, EndpointsURL: list,
+			BlockedTotal: wc.HeldBack, BlockedURL: list + "&exemption=" + strings.Join(store.HeldBackCodes(), ",")}
 		for _, e := range store.Catalog {
-			if n := fc.Count(store.DimExemption, string(e.Code)); n > 0 && e.Code != store.AwaitingMaintenanceWindow {
+			if n := wc.ByExemption[string(e.Code)]; n > 0 {
 				ws.Blocked = append(ws.Blocked, views.Bar{Label: e.Name, Count: n, URL: list + "&exemption=" + string(e.Code), Class: e.Impact.String()})
 			}
 		}
 		sort.SliceStable(ws.Blocked, func(i, j int) bool { return ws.Blocked[i].Count > ws.Blocked[j].Count })
-		// Held back: by any exemption but Awaiting Maintenance Window,
-		// which this window clears.
-		f := store.Filter{}
-		f.Add(store.DimSchedule, false, id)
-		f.Conds = append(f.Conds, store.Cond{Dim: store.DimExemption, Values: store.HeldBackCodes()})
-		if ws.BlockedTotal, err = s.db.Count(ctx, f); err != nil {
-			return nil, err
-		}
-		ws.BlockedURL = list + "&exemption=" + strings.Join(store.HeldBackCodes(), ",")
 		out = append(out, ws)
 	}
 	return out, nil

@@ -195,33 +195,26 @@ func (s *Server) serversBulk(c echo.Context) error {
 		}
 		tg.Filter, tg.Scope = &f, filterValues(f).Encode()
 		scopeWords = append(scopeWords, views.Fact{Label: "Endpoints matching", Value: filterInWords(f, s.scheduleNames(c))})
-		if v := form.Get("expect"); strings.HasPrefix(scope, "view:") && form.Get("confirm") == "yes" {
-			// The review showed this many: a view that matches another
-			// number by now is refused rather than acted on.
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return badParam("expect", v, "the number of endpoints the review showed")
-			}
-			tg.Expect = n
-		}
-		if scope == "all" {
-			// The page showed this many; a different number now means the
-			// list the admin looked at is not what the action would hit.
-			shown, err := strconv.Atoi(form.Get("expect"))
+		// The count the person saw (the list's for all matching, the
+		// review's for a view) must still hold: a filter that matches
+		// another number now is not the set they chose.
+		if v := form.Get("expect"); v != "" || scope == "all" {
+			shown, err := strconv.Atoi(v)
 			if err != nil || shown < 0 {
-				return badParam("expect", form.Get("expect"), "the number of endpoints the list showed")
+				return badParam("expect", v, "the number of endpoints the page showed")
 			}
 			n, err := s.db.Count(ctx, f)
 			if err != nil {
 				return err
 			}
 			if n != int64(shown) {
+				where := map[bool]string{true: "list", false: "review"}[scope == "all"]
 				return redirectWithFlash(c, back, "error", fmt.Sprintf(
-					"Nothing was done: the list showed %s, but %s match this filter now. Look at the list again, then choose the action.",
-					plural(int64(shown), "endpoint", "endpoints"), plural(n, "endpoint", "endpoints")))
+					"Nothing was done: the %s showed %s, but %s match this filter now. Look at the list again, then choose the action.",
+					where, plural(int64(shown), "endpoint", "endpoints"), plural(n, "endpoint", "endpoints")))
 			}
 			if form.Get("confirm") == "yes" {
-				tg.Expect = shown
+				tg.Expect = shown // and held inside the action's transaction
 			}
 		}
 	case scope == "checked" || scope == "":

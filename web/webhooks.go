@@ -39,7 +39,11 @@ func (s *Server) renderWebhooks(c echo.Context, status int, errs, form map[strin
 			return err
 		}
 		for _, d := range log {
-			line := views.DeliveryRow{Event: d.Event, Status: d.Status, When: stamp(c, d.CreatedAt) + " (" + ago(d.CreatedAt, now) + ")",
+			when := d.CreatedAt
+			if !d.LastAt.IsZero() {
+				when = d.LastAt // the last attempt is what the log is read for
+			}
+			line := views.DeliveryRow{Event: d.Event, Status: d.Status, When: stamp(c, when) + " (" + ago(when, now) + ")",
 				Attempts: d.Attempts, Problem: d.LastError}
 			if d.LastCode != 0 {
 				line.Code = strconv.Itoa(d.LastCode)
