@@ -276,7 +276,10 @@ func (s *listSchema) Terms(e *listed, add func(dim, value string)) {
 	}
 }
 
-// GroupOf and GroupValues let the read model count small sets per group.
+// Grouped, GroupOf and GroupValues let the read model count facets per
+// group (readmodel.Grouper): every dimension has groups.
+func (s *listSchema) Grouped() []string { return facetDims() }
+
 func (s *listSchema) GroupOf(dim string) func(*listed) uint32 {
 	if d, _, ok := DimensionByParam(dim); ok {
 		return d.group

@@ -35,6 +35,7 @@ func main() {
 	p50Target := flag.Duration("p50", 2*time.Millisecond, "target p50 per URL")
 	p99Target := flag.Duration("p99", 10*time.Millisecond, "target p99 per URL")
 	label := flag.String("label", "", "estate label for the table")
+	dump := flag.String("dump", "", "also write every URL with its p50 and p99 (tab-separated) to this file")
 	flag.Parse()
 
 	c := &client{base: *base, cookie: *cookie, token: *token, http: &http.Client{Timeout: 30 * time.Second}}
@@ -84,6 +85,15 @@ func main() {
 		}
 	}
 	slices.SortFunc(results, func(a, b result) int { return int(b.p50 - a.p50) })
+	if *dump != "" {
+		var b strings.Builder
+		for _, res := range results {
+			fmt.Fprintf(&b, "%s\t%s\t%s\n", ms(res.p50), ms(res.p99), res.path)
+		}
+		if err := os.WriteFile(*dump, []byte(b.String()), 0o600); err != nil {
+			fail(err)
+		}
+	}
 	over := 0
 	for _, res := range results {
 		if res.p50 > *p50Target || res.p99 > *p99Target {

@@ -47,8 +47,10 @@ type Model[R any] struct {
 	text textIndex
 	// searches keeps recent search terms' exact results (see search.go).
 	searches searchCache
-	// tallies keeps the groups' values for counting facets (see tally).
-	tallies tallies
+	// groups are the schema's grouped dimensions, and slots each record's
+	// group slot in each of them, a row of len(groups) per id (facets.go).
+	groups  []groupColumn[R]
+	slots   []uint16
 	orders  map[string]*order
 	version uint64
 	// sparse and walkBudget choose how a page is read (see Page); tests
@@ -71,6 +73,7 @@ func (m *Model[R]) reset() {
 	m.text = newTextIndex()
 	m.searches.reset()
 	m.orders = map[string]*order{}
+	m.groups, m.slots = newGroupColumns(m.schema), nil
 }
 
 // Rebuild replaces everything with the records each yields, then builds the
@@ -83,6 +86,7 @@ func (m *Model[R]) Rebuild(maxID uint32, each func(yield func(id uint32, r *R) e
 	defer m.mu.Unlock()
 	m.reset()
 	m.recs = make([]R, 0, maxID+1)
+	m.slots = make([]uint16, 0, int(maxID+1)*len(m.groups))
 	type item struct {
 		id uint32
 		r  R
@@ -215,6 +219,7 @@ func (m *Model[R]) put(id uint32, r *R) {
 		m.recs = slices.Grow(m.recs, int(id)+1-len(m.recs))[:id+1]
 	}
 	m.recs[id] = *r
+	m.putGroups(id, r)
 	m.live.Add(id)
 	m.schema.Terms(r, func(dim, value string) {
 		values := m.dims[dim]

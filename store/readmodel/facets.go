@@ -1,0 +1,250 @@
+package readmodel
+
+import (
+	"slices"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Grouper may be implemented by a schema whose records fall into groups
+// that share every value of a dimension (a label set, an exemption mask, an
+// enumeration). The model then keeps, per record, the number of its group
+// in each such dimension, side by side in one short row, and counts the
+// facets of a set by one walk over the set's rows — a count per group, then
+// each group's count added to its values — instead of an intersection per
+// value.
+type Grouper[R any] interface {
+	// Grouped lists the dimensions that have groups.
+	Grouped() []string
+	// GroupOf returns the function that numbers a record's group for dim.
+	GroupOf(dim string) func(r *R) uint32
+	// GroupValues calls add with every value of the dimension that the
+	// records of group g have: exactly the values Terms gives them.
+	GroupValues(dim string, g uint32, add func(value string))
+}
+
+// maxSlots bounds a dimension's groups and values: a dimension with more
+// is counted by intersections.
+const maxSlots = 1 << 16
+
+// groupColumn numbers one grouped dimension's groups densely (slots) and
+// keeps each slot's values. It only grows, with the groups and values the
+// estate has had; it is changed under the model's write lock only.
+type groupColumn[R any] struct {
+	dim     string
+	groupOf func(*R) uint32
+	slot    map[uint32]uint16 // group → slot
+	values  [][]uint16        // slot → the group's values, as indexes into names
+	names   []string
+	name    map[string]uint16
+	full    bool // more than maxSlots groups or values: not counted by slots
+}
+
+// newGroupColumns makes the schema's group columns, if it has any.
+func newGroupColumns[R any](schema Schema[R]) []groupColumn[R] {
+	g, ok := any(schema).(Grouper[R])
+	if !ok {
+		return nil
+	}
+	var cols []groupColumn[R]
+	for _, dim := range g.Grouped() {
+		cols = append(cols, groupColumn[R]{dim: dim, groupOf: g.GroupOf(dim), slot: map[uint32]uint16{}, name: map[string]uint16{}})
+	}
+	return cols
+}
+
+// slotOf returns group's slot, making one (and recording its values) the
+// first time the group is seen.
+func (c *groupColumn[R]) slotOf(g Grouper[R], group uint32) uint16 {
+	if s, ok := c.slot[group]; ok || c.full {
+		return s
+	}
+	if len(c.values) == maxSlots {
+		c.full = true
+		return 0
+	}
+	var values []uint16
+	g.GroupValues(c.dim, group, func(v string) {
+		i, ok := c.name[v]
+		if !ok {
+			if len(c.names) == maxSlots {
+				c.full = true
+				return
+			}
+			i = uint16(len(c.names))
+			c.name[v], c.names = i, append(c.names, v)
+		}
+		values = append(values, i)
+	})
+	s := uint16(len(c.values))
+	c.slot[group], c.values = s, append(c.values, values)
+	return s
+}
+
+// putGroups records the slots of record id.
+func (m *Model[R]) putGroups(id uint32, r *R) {
+	stride := len(m.groups)
+	if stride == 0 {
+		return
+	}
+	if need := (int(id) + 1) * stride; need > len(m.slots) {
+		m.slots = slices.Grow(m.slots, need-len(m.slots))[:need]
+	}
+	g := any(m.schema).(Grouper[R])
+	row := m.slots[int(id)*stride:]
+	for i := range m.groups {
+		c := &m.groups[i]
+		row[i] = c.slotOf(g, c.groupOf(r))
+	}
+}
+
+// defaultTallyRatio: a set of fewer than one record in this many is
+// counted by walking it, and so is the complement of a set that holds all
+// but that many; other sets by intersections.
+const defaultTallyRatio = 4
+
+// facets is Facets for a filter already made, and its matches. Each
+// dimension is counted over its base — the matches, or for a dimension
+// with its own "any of" condition the matches without it — one of four
+// ways: every record (the values' own counts); a small base by walking
+// it; a base of nearly every record by walking what it leaves out and
+// subtracting; otherwise an intersection per value. Walks count every
+// grouped dimension that shares a base in one pass.
+func (m *Model[R]) facets(q *Query, f *filter, all *roaring.Bitmap, dims []string) map[string]map[string]int {
+	counts := make(map[string]map[string]int, len(dims))
+	type job struct {
+		base *roaring.Bitmap
+		cols []int // group columns walked over the base
+	}
+	var shared job // the dimensions whose base is all
+	shared.base = all
+	var own []job
+	n := int(m.live.GetCardinality())
+	for _, dim := range dims {
+		base := all
+		if slices.ContainsFunc(q.Conds, func(c Cond) bool { return c.Dim == dim && c.Mode == Any }) {
+			base = m.match(f, dim)
+		}
+		col := m.groupColumn(dim)
+		size := int(base.GetCardinality())
+		if col < 0 || base == m.live || !m.walkable(size, n) {
+			counts[dim] = m.intersect(dim, base)
+			continue
+		}
+		if base == all {
+			shared.cols = append(shared.cols, col)
+		} else {
+			own = append(own, job{base, []int{col}})
+		}
+	}
+	for _, j := range append(own, shared) {
+		if len(j.cols) == 0 {
+			continue
+		}
+		size := int(j.base.GetCardinality())
+		if size*m.tallyRatio <= n || m.tallyRatio == 0 {
+			tallied := m.tally(j.cols, j.base)
+			for i, c := range j.cols {
+				counts[m.groups[c].dim] = m.expand(c, tallied[i], nil)
+			}
+			continue
+		}
+		// Nearly every record: count what the base leaves out.
+		rest := roaring.Xor(m.live, j.base) // the base is a subset of live
+		tallied := m.tally(j.cols, rest)
+		for i, c := range j.cols {
+			counts[m.groups[c].dim] = m.expand(c, tallied[i], m.dims[m.groups[c].dim])
+		}
+	}
+	return counts
+}
+
+// walkable tells whether a set of size records, out of n, or its
+// complement, is small enough to count by walking.
+func (m *Model[R]) walkable(size, n int) bool {
+	if m.tallyRatio == 0 { // tests: walk every set
+		return true
+	}
+	return size*m.tallyRatio <= n || (n-size)*m.tallyRatio <= n
+}
+
+// groupColumn is the index of dim's group column, or -1.
+func (m *Model[R]) groupColumn(dim string) int {
+	for i := range m.groups {
+		if m.groups[i].dim == dim && !m.groups[i].full {
+			return i
+		}
+	}
+	return -1
+}
+
+// intersect counts each value of dim in base by an AND-cardinality.
+func (m *Model[R]) intersect(dim string, base *roaring.Bitmap) map[string]int {
+	values := m.dims[dim]
+	out := make(map[string]int, len(values))
+	for v, b := range values {
+		var n uint64
+		switch {
+		case base.IsEmpty():
+		case base == m.live:
+			n = b.GetCardinality()
+		default:
+			n = base.AndCardinality(b)
+		}
+		if n > 0 {
+			out[v] = int(n)
+		}
+	}
+	return out
+}
+
+// tally counts, for each of the group columns cols, how many records of
+// set fall in each slot, in one walk over the set's rows.
+func (m *Model[R]) tally(cols []int, set *roaring.Bitmap) [][]int32 {
+	counts := make([][]int32, len(cols))
+	for i, c := range cols {
+		counts[i] = make([]int32, len(m.groups[c].values))
+	}
+	// A column at a time over a short run of ids: the first column brings
+	// the rows into the cache, the others find them there.
+	stride := len(m.groups)
+	buf := make([]uint32, 256)
+	it := set.ManyIterator()
+	for got := it.NextMany(buf); got > 0; got = it.NextMany(buf) {
+		ids := buf[:got]
+		for i, c := range cols {
+			n, slots := counts[i], m.slots[c:]
+			for _, id := range ids {
+				n[slots[int(id)*stride]]++
+			}
+		}
+	}
+	return counts
+}
+
+// expand adds each slot's count to the slot's values. With whole set (the
+// dimension's value bitmaps), the counts are of what a base leaves out,
+// and each value's count is its whole count less that.
+func (m *Model[R]) expand(col int, slots []int32, whole map[string]*roaring.Bitmap) map[string]int {
+	c := &m.groups[col]
+	byName := make([]int, len(c.names))
+	for s, n := range slots {
+		if n > 0 {
+			for _, v := range c.values[s] {
+				byName[v] += int(n)
+			}
+		}
+	}
+	out := make(map[string]int, len(c.names))
+	for v, n := range byName {
+		if whole != nil {
+			if b := whole[c.names[v]]; b != nil {
+				n = int(b.GetCardinality()) - n
+			}
+		}
+		if n > 0 {
+			out[c.names[v]] = n
+		}
+	}
+	return out
+}
