@@ -279,6 +279,7 @@ func (s *listSchema) Terms(e *listed, add func(dim, value string)) {
 // Grouped, GroupOf and GroupValues let the read model count facets per
 // group (readmodel.Grouper): every dimension has groups.
 func (s *listSchema) Grouped() []string { return facetDims() }
+func (s *listSchema) Complete() bool    { return true }
 
 func (s *listSchema) GroupOf(dim string) func(*listed) uint32 {
 	if d, _, ok := DimensionByParam(dim); ok {

@@ -316,25 +316,46 @@ func loadListed(ctx context.Context, tx *sql.Tx, schema *listSchema) func(yield 
 		}
 		defer rows.Close()
 		// Label sets repeat across a fleet: one is decoded the first time
-		// its stored form is seen.
-		sets := map[string]uint32{}
+		// its stored form is seen. The row's values are scanned into the
+		// same variables every time (a million rows should not make a
+		// million of each).
+		sets := map[[2]string]uint32{}
 		var exemptions []Code
+		var (
+			id                                               int64
+			name, labels, manual                             string
+			ip, osFamily, osName, protocol, connector, power sql.NullString
+			contact                                          sql.NullInt64
+			disk                                             sql.NullFloat64
+			primary                                          Code
+			impact                                           Impact
+			schedule                                         int64
+			low, stale                                       bool
+			f                                                Facts
+			lastContact                                      time.Time
+		)
+		str := func(s *sql.NullString) *string {
+			if !s.Valid {
+				return nil
+			}
+			return &s.String
+		}
 		for rows.Next() {
-			var id int64
-			var f Facts
-			var contact *int64
-			var labels, manual string
-			var primary Code
-			var impact Impact
-			var schedule int64
-			var disk *float64
-			var low, stale bool
-			if err := rows.Scan(&id, &f.Name, &f.IP, &f.OSFamily, &f.OSName, &f.Protocol, &f.Connector, &f.Power, &contact,
+			if err := rows.Scan(&id, &name, &ip, &osFamily, &osName, &protocol, &connector, &power, &contact,
 				&labels, &manual, &primary, &impact, &schedule, &disk, &low, &stale); err != nil {
 				return err
 			}
-			f.LastContactAt = fromUnix(contact)
-			key := labels + "\x01" + manual
+			f = Facts{Name: name, IP: str(&ip), OSFamily: str(&osFamily), OSName: str(&osName), Protocol: str(&protocol),
+				Connector: str(&connector), Power: str(&power)}
+			if contact.Valid {
+				lastContact = time.Unix(contact.Int64, 0).UTC()
+				f.LastContactAt = &lastContact
+			}
+			var maxDisk *float64
+			if disk.Valid {
+				maxDisk = &disk.Float64
+			}
+			key := [2]string{labels, manual}
 			set, ok := sets[key]
 			if !ok {
 				union := unionLabels(scanLabels(&labels), scanLabels(&manual))
@@ -361,7 +382,7 @@ func loadListed(ctx context.Context, tx *sql.Tx, schema *listSchema) func(yield 
 			if impact == Patchable {
 				blocked = 0
 			}
-			e := schema.listedWith(&f, set, schedule, exemptions, primary, impact, disk, low, stale, blocked)
+			e := schema.listedWith(&f, set, schedule, exemptions, primary, impact, maxDisk, low, stale, blocked)
 			if err := yield(uint32(id), &e); err != nil {
 				return err
 			}

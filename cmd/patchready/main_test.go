@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -95,18 +94,28 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// serve collects garbage less often than Go's default, unless GOGC or
-// GOMEMLIMIT say otherwise.
+// serve lets a small heap grow by up to 128 MiB (at most 4×) before
+// collecting, keeps Go's default for a large one, and leaves GOGC and
+// GOMEMLIMIT alone when they are set.
 func TestTuneGC(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
-	tuneGC(func(string) string { return "" })
-	if pct, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64); pct != 400 || limit != 384<<20 {
-		t.Errorf("tuned: GOGC %d, limit %d", pct, limit)
-	}
-	tuneGC(func(k string) string { return map[string]string{"GOGC": "50", "GOMEMLIMIT": "1GiB"}[k] })
-	if pct, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); pct != 100 || limit != math.MaxInt64 {
-		t.Errorf("with GOGC and GOMEMLIMIT set: GOGC %d, limit %d, want both left alone", pct, limit)
+	for _, c := range []struct {
+		live uint64
+		env  map[string]string
+		want int
+	}{
+		{20 << 20, nil, 400},
+		{64 << 20, nil, 200},
+		{180 << 20, nil, 100},
+		{0, nil, 400},
+		{20 << 20, map[string]string{"GOGC": "50"}, 100},
+		{20 << 20, map[string]string{"GOMEMLIMIT": "1GiB"}, 100},
+	} {
+		debug.SetGCPercent(100)
+		tuneGC(func(k string) string { return c.env[k] }, c.live)
+		if got := debug.SetGCPercent(100); got != c.want {
+			t.Errorf("live %d MiB, env %v: GOGC %d, want %d", c.live>>20, c.env, got, c.want)
+		}
 	}
 }
 

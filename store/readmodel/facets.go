@@ -21,23 +21,29 @@ type Grouper[R any] interface {
 	// GroupValues calls add with every value of the dimension that the
 	// records of group g have: exactly the values Terms gives them.
 	GroupValues(dim string, g uint32, add func(value string))
+	// Complete tells whether the grouped dimensions are all Terms gives,
+	// so that Terms need not be called.
+	Complete() bool
 }
 
 // maxSlots bounds a dimension's groups and values: a dimension with more
-// is counted by intersections.
+// is filtered through Terms and counted by intersections.
 const maxSlots = 1 << 16
 
 // groupColumn numbers one grouped dimension's groups densely (slots) and
-// keeps each slot's values. It only grows, with the groups and values the
-// estate has had; it is changed under the model's write lock only.
+// keeps each slot's values, with their bitmaps: a record is added to its
+// terms' bitmaps through its groups, without asking the schema for terms.
+// It only grows, with the groups and values the estate has had; it is
+// changed under the model's write lock only.
 type groupColumn[R any] struct {
 	dim     string
 	groupOf func(*R) uint32
 	slot    map[uint32]uint16 // group → slot
 	values  [][]uint16        // slot → the group's values, as indexes into names
 	names   []string
-	name    map[string]uint16
-	full    bool // more than maxSlots groups or values: not counted by slots
+	name    map[string]uint16 // name → its index
+	bitmaps []*roaring.Bitmap // of each name
+	full    bool              // more than maxSlots groups or values: left to Terms
 }
 
 // newGroupColumns makes the schema's group columns, if it has any.
@@ -54,34 +60,40 @@ func newGroupColumns[R any](schema Schema[R]) []groupColumn[R] {
 }
 
 // slotOf returns group's slot, making one (and recording its values) the
-// first time the group is seen.
-func (c *groupColumn[R]) slotOf(g Grouper[R], group uint32) uint16 {
+// first time the group is seen. ok is false once the column is full.
+func (m *Model[R]) slotOf(c *groupColumn[R], group uint32) (slot uint16, ok bool) {
 	if s, ok := c.slot[group]; ok || c.full {
-		return s
+		return s, !c.full
 	}
-	if len(c.values) == maxSlots {
+	// A full column's records stay in the bitmaps they were added to, which
+	// are their terms; from now on Terms adds and removes them.
+	if len(c.values) == m.slotLimit {
 		c.full = true
-		return 0
+		return 0, false
 	}
 	var values []uint16
-	g.GroupValues(c.dim, group, func(v string) {
+	m.schema.(Grouper[R]).GroupValues(c.dim, group, func(v string) {
 		i, ok := c.name[v]
 		if !ok {
-			if len(c.names) == maxSlots {
+			if len(c.names) == m.slotLimit {
 				c.full = true
 				return
 			}
 			i = uint16(len(c.names))
-			c.name[v], c.names = i, append(c.names, v)
+			c.name[v], c.names, c.bitmaps = i, append(c.names, v), append(c.bitmaps, m.bitmap(c.dim, v))
 		}
 		values = append(values, i)
 	})
+	if c.full {
+		return 0, false
+	}
 	s := uint16(len(c.values))
 	c.slot[group], c.values = s, append(c.values, values)
-	return s
+	return s, true
 }
 
-// putGroups records the slots of record id.
+// putGroups records the slots of record id and adds it to the bitmaps of
+// its groups' values.
 func (m *Model[R]) putGroups(id uint32, r *R) {
 	stride := len(m.groups)
 	if stride == 0 {
@@ -90,12 +102,48 @@ func (m *Model[R]) putGroups(id uint32, r *R) {
 	if need := (int(id) + 1) * stride; need > len(m.slots) {
 		m.slots = slices.Grow(m.slots, need-len(m.slots))[:need]
 	}
-	g := any(m.schema).(Grouper[R])
 	row := m.slots[int(id)*stride:]
 	for i := range m.groups {
 		c := &m.groups[i]
-		row[i] = c.slotOf(g, c.groupOf(r))
+		s, ok := m.slotOf(c, c.groupOf(r))
+		if !ok {
+			continue
+		}
+		row[i] = s
+		for _, v := range c.values[s] {
+			c.bitmaps[v].Add(id)
+		}
 	}
+}
+
+// dropGroups takes record id out of the bitmaps of its groups' values.
+func (m *Model[R]) dropGroups(id uint32) {
+	stride := len(m.groups)
+	for i := range m.groups {
+		c := &m.groups[i]
+		if c.full {
+			continue
+		}
+		for _, v := range c.values[m.slots[int(id)*stride+i]] {
+			c.bitmaps[v].Remove(id)
+		}
+	}
+}
+
+// grouped tells whether dim's terms come from its groups; allGrouped,
+// whether every term does (then Terms is not called at all).
+func (m *Model[R]) grouped(dim string) bool { return m.groupColumn(dim) >= 0 }
+
+func (m *Model[R]) allGrouped() bool {
+	if len(m.groups) == 0 || !m.schema.(Grouper[R]).Complete() {
+		return false
+	}
+	for i := range m.groups {
+		if m.groups[i].full {
+			return false
+		}
+	}
+	return true
 }
 
 // defaultTallyRatio: a set of fewer than one record in this many is

@@ -55,13 +55,13 @@ type Model[R any] struct {
 	version uint64
 	// sparse and walkBudget choose how a page is read (see Page); tests
 	// change them to read small models every way.
-	sparse, walkBudget, selectSmall, blockSize, tallyRatio int
+	sparse, walkBudget, selectSmall, blockSize, tallyRatio, slotLimit int
 }
 
 // New returns an empty model.
 func New[R any](schema Schema[R]) *Model[R] {
 	m := &Model[R]{schema: schema, sparse: defaultSparse, walkBudget: defaultWalkBudget,
-		selectSmall: defaultSelectSmall, blockSize: defaultBlockSize, tallyRatio: defaultTallyRatio}
+		selectSmall: defaultSelectSmall, blockSize: defaultBlockSize, tallyRatio: defaultTallyRatio, slotLimit: maxSlots}
 	m.reset()
 	return m
 }
@@ -219,21 +219,9 @@ func (m *Model[R]) put(id uint32, r *R) {
 		m.recs = slices.Grow(m.recs, int(id)+1-len(m.recs))[:id+1]
 	}
 	m.recs[id] = *r
-	m.putGroups(id, r)
 	m.live.Add(id)
-	m.schema.Terms(r, func(dim, value string) {
-		values := m.dims[dim]
-		if values == nil {
-			values = map[string]*roaring.Bitmap{}
-			m.dims[dim] = values
-		}
-		b := values[value]
-		if b == nil {
-			b = roaring.New()
-			values[value] = b
-		}
-		b.Add(id)
-	})
+	m.putGroups(id, r)
+	m.terms(r, func(b *roaring.Bitmap) { b.Add(id) })
 	var buf [4]string
 	for _, s := range m.schema.Text(r, buf[:0]) {
 		m.text.add(id, s)
@@ -247,17 +235,43 @@ func (m *Model[R]) drop(id uint32) {
 		return
 	}
 	r := &m.recs[id]
-	m.schema.Terms(r, func(dim, value string) {
-		if b := m.dims[dim][value]; b != nil {
-			b.Remove(id)
-		}
-	})
+	m.dropGroups(id)
+	m.terms(r, func(b *roaring.Bitmap) { b.Remove(id) })
 	var buf [4]string
 	for _, s := range m.schema.Text(r, buf[:0]) {
 		m.text.remove(id, s)
 	}
 	m.live.Remove(id)
 	m.recs[id] = *new(R)
+}
+
+// terms calls do with the bitmap of each of r's terms that its groups do
+// not give (see putGroups), making bitmaps as needed.
+func (m *Model[R]) terms(r *R, do func(*roaring.Bitmap)) {
+	if m.allGrouped() {
+		return
+	}
+	m.schema.Terms(r, func(dim, value string) {
+		if m.grouped(dim) {
+			return
+		}
+		do(m.bitmap(dim, value))
+	})
+}
+
+// bitmap is the bitmap of a term, made empty the first time.
+func (m *Model[R]) bitmap(dim, value string) *roaring.Bitmap {
+	values := m.dims[dim]
+	if values == nil {
+		values = map[string]*roaring.Bitmap{}
+		m.dims[dim] = values
+	}
+	b := values[value]
+	if b == nil {
+		b = roaring.New()
+		values[value] = b
+	}
+	return b
 }
 
 func (m *Model[R]) allBitmaps() []*roaring.Bitmap {

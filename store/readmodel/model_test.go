@@ -31,6 +31,7 @@ func (schema) Terms(r *rec, add func(string, string)) {
 
 // GroupOf: a record's color, or its tags as a bit mask.
 func (schema) Grouped() []string { return []string{"color", "tag"} }
+func (schema) Complete() bool    { return true }
 
 func (schema) GroupOf(dim string) func(r *rec) uint32 {
 	if dim == "color" {
@@ -76,6 +77,15 @@ func (schema) SortKey(col string, r *rec, buf []byte) ([]byte, bool) {
 }
 func (schema) TieKey(r *rec, buf []byte) []byte { return append(buf, strings.ToLower(r.name)...) }
 func (schema) Columns() []string                { return []string{"name", "size"} }
+
+// plain is the schema without groups.
+type plain struct{}
+
+func (plain) Terms(r *rec, add func(string, string))              { schema{}.Terms(r, add) }
+func (plain) Text(r *rec, buf []string) []string                  { return schema{}.Text(r, buf) }
+func (plain) SortKey(c string, r *rec, buf []byte) ([]byte, bool) { return schema{}.SortKey(c, r, buf) }
+func (plain) TieKey(r *rec, buf []byte) []byte                    { return schema{}.TieKey(r, buf) }
+func (plain) Columns() []string                                   { return schema{}.Columns() }
 
 var (
 	colors = []string{"red", "green", "blue", "grey"}
@@ -270,6 +280,12 @@ func TestModelAgainstBruteForce(t *testing.T) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 7))
 			m := New[rec](schema{})
+			switch seed % 5 {
+			case 3:
+				m = New[rec](plain{}) // terms from Terms, facets by intersections
+			case 4:
+				m.slotLimit = 3 // tags outgrow their slots: they fall back to Terms
+			}
 			switch seed % 3 {
 			case 0:
 				m.tallyRatio = 0 // count facets by walking the matches

@@ -60,13 +60,13 @@ func (m *Model[R]) fullKey(column string, id uint32, buf []byte) ([]byte, bool) 
 	return binary.BigEndian.AppendUint32(key, id), ok
 }
 
-// buildOrder sorts every record by column.
+// buildOrder sorts every record by column. The keys are made once, into
+// one arena, and entries point into it by offset (12 bytes each rather than
+// a slice's 32: at a million records that is 20 MB less while two columns
+// are sorted at once).
 func (m *Model[R]) buildOrder(column string) *order {
 	n := int(m.live.GetCardinality())
-	type entry struct {
-		key []byte
-		id  uint32
-	}
+	type entry struct{ start, end, id uint32 }
 	entries := make([]entry, 0, n)
 	arena := make([]byte, 0, n*32)
 	missing := 0
@@ -79,9 +79,11 @@ func (m *Model[R]) buildOrder(column string) *order {
 		if !ok {
 			missing++
 		}
-		entries = append(entries, entry{key: arena[start:len(arena):len(arena)], id: id})
+		entries = append(entries, entry{uint32(start), uint32(len(arena)), id})
 	}
-	slices.SortFunc(entries, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
+	slices.SortFunc(entries, func(a, b entry) int {
+		return bytes.Compare(arena[a.start:a.end], arena[b.start:b.end])
+	})
 	o := &order{column: column, ids: make([]uint32, len(entries)), missing: missing}
 	for i, e := range entries {
 		o.ids[i] = e.id

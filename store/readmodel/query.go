@@ -446,7 +446,9 @@ func (r *reader[R]) collect(from int, forward bool, skip, limit int) (rows []uin
 		}
 		return rows, start > 0, from < n
 	}
-	if r.k*r.k > r.m.sparse*n { // many matches: walk, within a budget
+	// Many matches: walk, within a budget, unless the matches wanted are
+	// more than the budget would meet at their density.
+	if r.k*r.k > r.m.sparse*n && want*n <= r.m.walkBudget*r.k*2 {
 		var found []uint32
 		steps, v, step, end := 0, from, 1, n
 		if !forward {
@@ -555,17 +557,28 @@ func (r *reader[R]) selectByPosition(from int, forward bool, skip, limit int) (r
 		}
 		return rows, more, others
 	}
-	// Count the matches in each block of positions.
+	// Count the matches in each block of positions: directly, or, when they
+	// are most of the records, as each block's size less the records they
+	// leave out.
 	n, bs := len(r.o.ids), r.m.blockSize
 	counts := make([]int32, n/bs+1)
-	it := r.set.ManyIterator()
+	counted, sign := r.set, int32(1)
+	if 2*r.k > n {
+		counted, sign = roaring.Xor(r.m.live, r.set), -1 // the set is a subset of live
+		for b := range counts {
+			counts[b] = int32(min((b+1)*bs, n) - b*bs)
+		}
+	}
+	it := counted.ManyIterator()
 	buf := make([]uint32, 1024)
 	for got := it.NextMany(buf); got > 0; got = it.NextMany(buf) {
 		for _, id := range buf[:got] {
-			counts[r.virtual(int(pos[id]))/bs]++
+			counts[r.virtual(int(pos[id]))/bs] += sign
 		}
 	}
-	// Walk from `from`, skipping whole blocks of skipped or no matches.
+	// Walk from `from`, skipping whole blocks of skipped or no matches;
+	// found holds only matches past the skipped ones.
+	want = limit + 1
 	var found []uint32
 	b, step := from/bs, 1
 	if !forward {
