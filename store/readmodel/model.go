@@ -55,13 +55,13 @@ type Model[R any] struct {
 	version uint64
 	// sparse and walkBudget choose how a page is read (see Page); tests
 	// change them to read small models every way.
-	sparse, walkBudget, selectSmall, blockSize, tallyRatio, slotLimit int
+	sparse, walkBudget, selectSmall, blockSize, facetWay, slotLimit int
 }
 
 // New returns an empty model.
 func New[R any](schema Schema[R]) *Model[R] {
 	m := &Model[R]{schema: schema, sparse: defaultSparse, walkBudget: defaultWalkBudget,
-		selectSmall: defaultSelectSmall, blockSize: defaultBlockSize, tallyRatio: defaultTallyRatio, slotLimit: maxSlots}
+		selectSmall: defaultSelectSmall, blockSize: defaultBlockSize, slotLimit: maxSlots}
 	m.reset()
 	return m
 }

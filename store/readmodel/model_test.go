@@ -288,9 +288,9 @@ func TestModelAgainstBruteForce(t *testing.T) {
 			}
 			switch seed % 3 {
 			case 0:
-				m.tallyRatio = 0 // count facets by walking the matches
+				m.facetWay = walkSet
 			case 1:
-				m.tallyRatio = 2 // walk the matches or, when they are most records, what they leave out
+				m.facetWay = walkSmallSide
 			}
 			switch seed % 4 {
 			case 0:
