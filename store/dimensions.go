@@ -13,13 +13,25 @@ import (
 )
 
 // listed is an endpoint as the Servers list sees it: everything a row
-// shows, filters by or sorts by, kept in memory by the read model
-// (store/readmodel) for every endpoint. evaluate makes one after every
-// change. It is kept small and nearly free of pointers (a million of them
-// are scanned by the garbage collector): enumerations are small numbers,
-// OS names and whole label sets are numbers in the schema's dictionaries.
+// shows, filters by or sorts by. evaluate makes one after every change; the
+// read model (store/readmodel) keeps one for every endpoint, as a kept.
 type listed struct {
-	name, ip    string
+	name, ip string
+	listFields
+}
+
+// kept is how the read model keeps a listed endpoint: its name and address
+// are in the schema's text arena, so that a million of them hold no
+// pointers (the garbage collector skips them).
+type kept struct {
+	text textRef
+	listFields
+}
+
+// listFields are the rest of a listed endpoint, small numbers:
+// enumerations, and OS names and whole label sets numbered by the schema's
+// dictionaries.
+type listFields struct {
 	lastContact int64 // unix seconds; 0 unknown
 	blocked     int64 // unix seconds since which it cannot be patched (its oldest exemption); 0 patchable
 	maxDisk     float64
@@ -100,9 +112,9 @@ func (s *listSchema) listedOf(f *Facts, manual []string, schedule int64, exempti
 
 // listedWith is listedOf with the label set already numbered.
 func (s *listSchema) listedWith(f *Facts, labelSet uint32, schedule int64, exemptions []Code, primary Code, impact Impact, maxDisk *float64, lowDisk, stale bool, blocked int64) listed {
-	e := listed{name: f.Name, ip: orEmpty(f.IP), schedule: schedule, impact: uint8(impact), lowDisk: lowDisk, staleFacts: stale, blocked: blocked,
+	e := listed{name: f.Name, ip: orEmpty(f.IP), listFields: listFields{schedule: schedule, impact: uint8(impact), lowDisk: lowDisk, staleFacts: stale, blocked: blocked,
 		osFamily: enum(OSFamilies, orEmpty(f.OSFamily)), protocol: enum(Protocols, orEmpty(f.Protocol)),
-		connector: enum(Connectors, orEmpty(f.Connector)), power: enum(PowerStates, orEmpty(f.Power))}
+		connector: enum(Connectors, orEmpty(f.Connector)), power: enum(PowerStates, orEmpty(f.Power))}}
 	os := orEmpty(f.OSName)
 	e.osName = uint16(s.osNames.id(os, func() string { return os }))
 	e.labels = labelSet
@@ -150,7 +162,7 @@ type Dimension struct {
 	// exemption mask, a label set, an enumeration), values lists a group's
 	// values. Endpoints in one group share every value, so the read model
 	// can count a small set of them per group (readmodel.Grouper).
-	group  func(e *listed) uint32
+	group  func(e *listFields) uint32
 	values func(s *listSchema, g uint32, add func(value string))
 }
 
@@ -158,7 +170,7 @@ type Dimension struct {
 var Dimensions = []Dimension{
 	{Name: DimExemption, Param: "exemption", Not: "not_exemption", Expected: "an exemption code such as powered-off (see /kb)",
 		Parse: func(v string) (string, bool) { e, ok := Lookup(Code(v)); return v, ok && !e.Warning },
-		group: func(e *listed) uint32 { return e.exemptions },
+		group: func(e *listFields) uint32 { return e.exemptions },
 		values: func(_ *listSchema, g uint32, add func(string)) {
 			for i := range Catalog {
 				if g&(1<<i) != 0 {
@@ -168,11 +180,11 @@ var Dimensions = []Dimension{
 		}},
 	{Name: DimImpact, Param: "impact", Expected: "cannot-patch, temporarily-cannot-patch or patchable",
 		Parse:  func(v string) (string, bool) { _, ok := ParseImpact(v); return v, ok },
-		group:  func(e *listed) uint32 { return uint32(e.impact) },
+		group:  func(e *listFields) uint32 { return uint32(e.impact) },
 		values: func(_ *listSchema, g uint32, add func(string)) { add(Impact(g).String()) }},
 	{Name: DimWarning, Param: "warning", AllOf: true, Expected: "low-disk-space or stale-facts",
 		Parse: func(v string) (string, bool) { return v, v == string(LowDiskSpace) || v == string(StaleFacts) },
-		group: func(e *listed) uint32 {
+		group: func(e *listFields) uint32 {
 			var g uint32
 			if e.lowDisk {
 				g |= 1
@@ -192,14 +204,14 @@ var Dimensions = []Dimension{
 		}},
 	{Name: DimOS, Param: "os", Expected: "linux or windows",
 		Parse:  func(v string) (string, bool) { return v, slices.Contains(OSFamilies, v) },
-		group:  func(e *listed) uint32 { return uint32(e.osFamily) },
+		group:  func(e *listFields) uint32 { return uint32(e.osFamily) },
 		values: func(_ *listSchema, g uint32, add func(string)) { addKnown(add, unenum(OSFamilies, uint8(g))) }},
 	{Name: DimProtocol, Param: "protocol", Expected: "ssh, smb or web",
 		Parse:  func(v string) (string, bool) { return v, slices.Contains(Protocols, v) },
-		group:  func(e *listed) uint32 { return uint32(e.protocol) },
+		group:  func(e *listFields) uint32 { return uint32(e.protocol) },
 		values: func(_ *listSchema, g uint32, add func(string)) { addKnown(add, unenum(Protocols, uint8(g))) }},
 	{Name: DimSchedule, Param: "schedule", Expected: "a schedule id or none", Parse: parseScheduleParam,
-		group: func(e *listed) uint32 { return uint32(e.schedule) },
+		group: func(e *listFields) uint32 { return uint32(e.schedule) },
 		values: func(_ *listSchema, g uint32, add func(string)) {
 			if g == 0 {
 				add("none")
@@ -209,7 +221,7 @@ var Dimensions = []Dimension{
 		}},
 	{Name: DimLabel, Param: "label", Not: "not_label", AllOf: true, Expected: "key:value, key:* or key (keys are a-z, 0-9, _ . -)",
 		Parse: ParseLabelFilter,
-		group: func(e *listed) uint32 { return e.labels },
+		group: func(e *listFields) uint32 { return e.labels },
 		values: func(s *listSchema, g uint32, add func(string)) {
 			for _, l := range s.labelSets.value(g) {
 				add(l)
@@ -263,16 +275,19 @@ func ValidSort(column string) bool {
 type listSchema struct {
 	osNames   dictionary[string]
 	labelSets dictionary[[]string]
+	// text holds the kept endpoints' names and addresses; it is replaced
+	// (compacted) under the read model's write lock only.
+	text *textArena
 
 	// scheduleNames orders the schedule column; refreshed when schedules change.
 	mu            sync.RWMutex
 	scheduleNames map[int64]string
 }
 
-func (s *listSchema) Terms(e *listed, add func(dim, value string)) {
+func (s *listSchema) Terms(e *kept, add func(dim, value string)) {
 	for i := range Dimensions {
 		d := &Dimensions[i]
-		d.values(s, d.group(e), func(v string) { add(d.Name, v) })
+		d.values(s, d.group(&e.listFields), func(v string) { add(d.Name, v) })
 	}
 }
 
@@ -281,9 +296,9 @@ func (s *listSchema) Terms(e *listed, add func(dim, value string)) {
 func (s *listSchema) Grouped() []string { return facetDims() }
 func (s *listSchema) Complete() bool    { return true }
 
-func (s *listSchema) GroupOf(dim string) func(*listed) uint32 {
+func (s *listSchema) GroupOf(dim string) func(*kept) uint32 {
 	if d, _, ok := DimensionByParam(dim); ok {
-		return d.group
+		return func(e *kept) uint32 { return d.group(&e.listFields) }
 	}
 	return nil
 }
@@ -294,9 +309,13 @@ func (s *listSchema) GroupValues(dim string, g uint32, add func(string)) {
 	}
 }
 
-func (s *listSchema) Text(e *listed, buf []string) []string { return append(buf, e.name, e.ip) }
+func (s *listSchema) Text(e *kept, buf []string) []string {
+	return append(buf, s.text.name(e.text), s.text.ip(e.text))
+}
 
-func (s *listSchema) TieKey(e *listed, buf []byte) []byte { return appendFolded(buf, e.name) }
+func (s *listSchema) TieKey(e *kept, buf []byte) []byte {
+	return appendFolded(buf, s.text.name(e.text))
+}
 
 // Columns whose orderings are kept from the start; the others are built
 // when first sorted by.
@@ -318,13 +337,13 @@ func appendFolded(buf []byte, s string) []byte {
 // SortKey encodes a column's value so that byte order is the column's
 // ascending order: worst impact first, exemptions by precedence, addresses
 // as numbers, text folded.
-func (s *listSchema) SortKey(column string, e *listed, buf []byte) ([]byte, bool) {
+func (s *listSchema) SortKey(column string, e *kept, buf []byte) ([]byte, bool) {
 	text := func(v string) ([]byte, bool) { return appendFolded(buf, v), v != "" }
 	switch column {
 	case "name":
 		return buf, true
 	case "ip":
-		a, err := netip.ParseAddr(e.ip)
+		a, err := netip.ParseAddr(s.text.ip(e.text))
 		if err != nil {
 			return buf, false
 		}

@@ -155,7 +155,7 @@ var ErrCursor = &Error{Kind: Invalid, Message: "The after or before parameter is
 // listIndex keeps the read model in step with the database.
 type listIndex struct {
 	schema *listSchema
-	model  *readmodel.Model[listed]
+	model  *readmodel.Model[kept]
 
 	mu        sync.Mutex
 	built     bool
@@ -164,8 +164,8 @@ type listIndex struct {
 }
 
 func newListIndex() *listIndex {
-	s := &listSchema{}
-	return &listIndex{schema: s, model: readmodel.New[listed](s)}
+	s := &listSchema{text: newTextArena()}
+	return &listIndex{schema: s, model: readmodel.New[kept](s)}
 }
 
 // applied brings a committed write into the model. The caller holds the
@@ -177,12 +177,39 @@ func (l *listIndex) applied(version int64, changed map[int64]*listed) {
 		l.built = l.built && version == l.version+1 // a gap: another process wrote; rebuild
 		return
 	}
-	changes := make([]readmodel.Change[listed], 0, len(changed))
+	text := l.schema.text
+	changes := make([]readmodel.Change[kept], 0, len(changed))
 	for id, e := range changed {
-		changes = append(changes, readmodel.Change[listed]{ID: uint32(id), Rec: e})
+		// The arena keeps a name and address once: an endpoint that keeps
+		// both keeps its place there.
+		old, had := l.model.Get(uint32(id))
+		switch {
+		case had && e != nil && text.name(old.text) == e.name && text.ip(old.text) == e.ip:
+			changes = append(changes, readmodel.Change[kept]{ID: uint32(id), Rec: &kept{old.text, e.listFields}})
+			continue
+		case had:
+			text.drop(old.text)
+		}
+		ch := readmodel.Change[kept]{ID: uint32(id)}
+		if e != nil {
+			ch.Rec = &kept{text.add(e.name, e.ip), e.listFields}
+		}
+		changes = append(changes, ch)
 	}
 	l.model.Apply(changes)
 	l.version = version
+	if text.wasteful() {
+		l.compact()
+	}
+}
+
+// compact copies the names and addresses the records point to into a new
+// arena, leaving the garbage behind, under the read model's write lock.
+func (l *listIndex) compact() {
+	old, fresh := l.schema.text, newTextArena()
+	l.model.Rewrite(func(_ uint32, e *kept) {
+		e.text = fresh.add(old.name(e.text), old.ip(e.text))
+	}, func() { l.schema.text = fresh })
 }
 
 // ListReady tells whether the read model is built (and so /readyz is ready).
@@ -198,7 +225,7 @@ const staleCheckEvery = 250 * time.Millisecond
 
 // readModel returns the read model, building it first when it is not built
 // or another process changed the database since.
-func (db *DB) readModel(ctx context.Context) (*readmodel.Model[listed], error) {
+func (db *DB) readModel(ctx context.Context) (*readmodel.Model[kept], error) {
 	l := db.list
 	l.mu.Lock()
 	built, check := l.built, time.Since(l.checkedAt) >= staleCheckEvery
@@ -274,7 +301,14 @@ func (db *DB) buildReadModel(ctx context.Context) error {
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM endpoints`).Scan(&maxID); err != nil {
 		return err
 	}
-	if err := l.model.Rebuild(maxID, loadListed(ctx, tx, l.schema)); err != nil {
+	// The records are built with a new text arena, put in place once
+	// Rebuild holds the model's write lock (it calls load then): readers
+	// of the old records keep reading the old arena until then.
+	load := loadListed(ctx, tx, l.schema)
+	if err := l.model.Rebuild(maxID, func(yield func(uint32, *kept) error) error {
+		l.schema.text = newTextArena()
+		return load(yield)
+	}); err != nil {
 		return err
 	}
 	l.mu.Lock()
@@ -293,8 +327,8 @@ func (db *DB) buildReadModel(ctx context.Context) error {
 }
 
 // loadListed reads every endpoint as the list sees it, in id order.
-func loadListed(ctx context.Context, tx *sql.Tx, schema *listSchema) func(yield func(uint32, *listed) error) error {
-	return func(yield func(uint32, *listed) error) error {
+func loadListed(ctx context.Context, tx *sql.Tx, schema *listSchema) func(yield func(uint32, *kept) error) error {
+	return func(yield func(uint32, *kept) error) error {
 		codes, err := tx.QueryContext(ctx, `SELECT endpoint_id, code, since FROM endpoint_exemptions ORDER BY endpoint_id, position`)
 		if err != nil {
 			return err
@@ -383,7 +417,7 @@ func loadListed(ctx context.Context, tx *sql.Tx, schema *listSchema) func(yield 
 				blocked = 0
 			}
 			e := schema.listedWith(&f, set, schedule, exemptions, primary, impact, maxDisk, low, stale, blocked)
-			if err := yield(uint32(id), &e); err != nil {
+			if err := yield(uint32(id), &kept{schema.text.add(e.name, e.ip), e.listFields}); err != nil {
 				return err
 			}
 		}
@@ -432,7 +466,7 @@ func (db *DB) List(ctx context.Context, f Filter, withDrives bool) (Page, error)
 }
 
 // rows makes the rows of the given endpoints, in that order.
-func (db *DB) rows(ctx context.Context, m *readmodel.Model[listed], ids []uint32, withDrives bool) ([]Row, error) {
+func (db *DB) rows(ctx context.Context, m *readmodel.Model[kept], ids []uint32, withDrives bool) ([]Row, error) {
 	schedules, err := db.Schedules(ctx)
 	if err != nil {
 		return nil, err
@@ -442,13 +476,10 @@ func (db *DB) rows(ctx context.Context, m *readmodel.Model[listed], ids []uint32
 		names[s.ID] = s.Name
 	}
 	out := make([]Row, 0, len(ids))
-	for _, id := range ids {
-		e, ok := m.Get(id)
-		if !ok {
-			continue
-		}
-		s := db.list.schema
-		r := Row{ID: int64(id), Name: e.name, IP: e.ip, OSFamily: unenum(OSFamilies, e.osFamily), OSName: s.osNames.value(uint32(e.osName)),
+	s := db.list.schema
+	// Under the model's read lock: the name and address are in its arena.
+	m.Read(ids, func(id uint32, e *kept) {
+		r := Row{ID: int64(id), Name: s.text.name(e.text), IP: s.text.ip(e.text), OSFamily: unenum(OSFamilies, e.osFamily), OSName: s.osNames.value(uint32(e.osName)),
 			Protocol: unenum(Protocols, e.protocol), Connector: unenum(Connectors, e.connector), Power: unenum(PowerStates, e.power),
 			Exemptions: codes(e.exemptions), Impact: Impact(e.impact), ScheduleID: e.schedule, ScheduleName: names[e.schedule],
 			LowDisk: e.lowDisk, Labels: s.labelSets.value(e.labels)}
@@ -470,7 +501,7 @@ func (db *DB) rows(ctx context.Context, m *readmodel.Model[listed], ids []uint32
 			r.MaxDiskPct = &d
 		}
 		out = append(out, r)
-	}
+	})
 	if !withDrives || len(out) == 0 {
 		return out, nil
 	}

@@ -523,3 +523,58 @@ func listAll(t *testing.T, db *DB) []int64 {
 	}
 	return out
 }
+
+// The read model keeps names and addresses in an arena: an endpoint whose
+// name and address stay keeps its place there, a changed address leaves
+// garbage, and once most of the arena is garbage it is compacted while the
+// list goes on showing every endpoint as it is.
+func TestTextArenaKeepsAndCompacts(t *testing.T) {
+	db, _ := MustOpen(t)
+	defer func(n int) { compactAfter = n }(compactAfter)
+	compactAfter = 64
+	ctx := context.Background()
+	facts := func(round int) []Facts {
+		var out []Facts
+		for i := range 20 {
+			ip := fmt.Sprintf("10.%d.0.%d", round, i)
+			out = append(out, Facts{Name: fmt.Sprintf("host-%02d.example", i), IP: &ip})
+		}
+		return out
+	}
+	if _, err := db.readModel(ctx); err != nil { // built, so that writes reach it
+		t.Fatal(err)
+	}
+	mustUpsert(t, db, facts(0)...)
+	text := db.list.schema.text
+	live := text.live
+	if live == 0 {
+		t.Fatal("the names and addresses are not in the arena")
+	}
+	if text.garbage != 0 {
+		t.Fatalf("garbage %d after the first report", text.garbage)
+	}
+	// The same names and addresses again (another fact changes): no new text.
+	same := facts(0)
+	for i := range same {
+		same[i].Power = ptr("on")
+	}
+	mustUpsert(t, db, same...)
+	if db.list.schema.text != text || text.live != live || text.garbage != 0 {
+		t.Fatalf("unchanged text moved: live %d → %d, garbage %d", live, text.live, text.garbage)
+	}
+	// New addresses, round after round, until the arena is compacted.
+	for round := 1; db.list.schema.text == text; round++ {
+		if round > 20 {
+			t.Fatal("the arena was never compacted")
+		}
+		mustUpsert(t, db, facts(round)...)
+	}
+	if g := db.list.schema.text.garbage; g != 0 {
+		t.Errorf("garbage %d after compaction", g)
+	}
+	checkCounts(t, db)
+	p, err := db.List(ctx, Filter{Q: []string{"host-07"}}, false)
+	if err != nil || len(p.Rows) != 1 || p.Rows[0].Name != "host-07.example" || !strings.HasPrefix(p.Rows[0].IP, "10.") || strings.HasPrefix(p.Rows[0].IP, "10.0.") {
+		t.Fatalf("after compaction: %+v %v", p.Rows, err)
+	}
+}

@@ -135,7 +135,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return serve(ctx, db, *addr, web.Config{SessionKey: getenv("PATCHREADY_SESSION_KEY"), TrustedProxies: trusted, OIDC: oidc},
 			options{every: *every, metricsAddr: *metricsAddr, logFormat: *logFormat,
-				tuneGC: func(live uint64) { tuneGC(getenv, live) }}, stdout)
+				tuneGC: func(live uint64, building bool) { tuneGC(getenv, live, building) }}, stdout)
 
 	case "seed":
 		n := fs.Int("endpoints", 0, "how many endpoints to add")
@@ -339,8 +339,8 @@ func firstStart(ctx context.Context, db *store.DB, password string, demo bool, d
 
 // serve runs the web server until ctx ends, then shuts down gracefully.
 //
-// tuneGC sets how much garbage may pile up between collections, once the
-// read model is built and the heap holds what it will keep (live bytes). A
+// tuneGC sets how much garbage may pile up between collections: little
+// while the read model is built, then by what the heap holds (live bytes). A
 // page allocates a few hundred KiB while the live heap is mostly the read
 // model: ~20 MiB at 100K endpoints, ~180 MiB at a million. Go's default
 // (collect when the heap has doubled) collected every few dozen pages at
@@ -349,8 +349,12 @@ func firstStart(ctx context.Context, db *store.DB, password string, demo bool, d
 // at a million endpoints it left so little room above the live heap that
 // the collector ran every few requests (sweep median 4.4 ms against 1.9 ms
 // without it). GOGC and GOMEMLIMIT, when set, decide.
-func tuneGC(getenv func(string) string, live uint64) {
+func tuneGC(getenv func(string) string, live uint64, building bool) {
 	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	if building {
+		debug.SetGCPercent(50)
 		return
 	}
 	const headroom = 128 << 20
@@ -362,7 +366,7 @@ type options struct {
 	every       time.Duration
 	metricsAddr string
 	logFormat   string
-	tuneGC      func(live uint64) // called once the read model is built
+	tuneGC      func(live uint64, building bool) // called before and after the read model is built
 }
 
 func serve(ctx context.Context, db *store.DB, addr string, cfg web.Config, opt options, stdout io.Writer) error {
@@ -400,6 +404,10 @@ func serve(ctx context.Context, db *store.DB, addr string, cfg web.Config, opt o
 	defer cancel()
 	// The Servers list's read model is built in the background; until it
 	// is, /readyz says not ready and the first list request waits for it.
+	// Building makes garbage several times what it keeps; collecting it
+	// at half the live heap rather than all of it keeps the peak lower
+	// (at a million endpoints 822 → 610 MiB resident) for little time.
+	opt.tuneGC(0, true)
 	go func() {
 		start := time.Now()
 		if err := db.BuildReadModel(bg); err != nil {
@@ -413,7 +421,7 @@ func serve(ctx context.Context, db *store.DB, addr string, cfg web.Config, opt o
 		debug.FreeOSMemory()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
-		opt.tuneGC(m.HeapAlloc)
+		opt.tuneGC(m.HeapAlloc, false)
 		log.Info("read model built", "seconds", time.Since(start).Round(time.Millisecond).Seconds(), "heap_mib", m.HeapAlloc>>20)
 	}()
 	go web.Clock(bg, db, every, log)

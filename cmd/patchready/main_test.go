@@ -112,10 +112,14 @@ func TestTuneGC(t *testing.T) {
 		{20 << 20, map[string]string{"GOMEMLIMIT": "1GiB"}, 100},
 	} {
 		debug.SetGCPercent(100)
-		tuneGC(func(k string) string { return c.env[k] }, c.live)
+		tuneGC(func(k string) string { return c.env[k] }, c.live, false)
 		if got := debug.SetGCPercent(100); got != c.want {
 			t.Errorf("live %d MiB, env %v: GOGC %d, want %d", c.live>>20, c.env, got, c.want)
 		}
+	}
+	tuneGC(func(string) string { return "" }, 0, true)
+	if got := debug.SetGCPercent(100); got != 50 {
+		t.Errorf("while building: GOGC %d, want 50", got)
 	}
 }
 

@@ -211,6 +211,34 @@ func (m *Model[R]) Get(id uint32) (R, bool) {
 	return m.recs[id], true
 }
 
+// Read calls fn with the record of each of ids that exists, in order,
+// under the read lock: what fn reads of the record is consistent with what
+// the schema sees. fn must not call the model.
+func (m *Model[R]) Read(ids []uint32, fn func(id uint32, r *R)) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, id := range ids {
+		if m.exists(id) {
+			fn(id, &m.recs[id])
+		}
+	}
+}
+
+// Rewrite calls fn with every record, under the write lock, then done. fn
+// may change a record only in ways that change none of its terms, text,
+// keys or groups (moving its text elsewhere, say); done may change what
+// the schema reads them with.
+func (m *Model[R]) Rewrite(fn func(id uint32, r *R), done func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.live.Iterator()
+	for it.HasNext() {
+		id := it.Next()
+		fn(id, &m.recs[id])
+	}
+	done()
+}
+
 func (m *Model[R]) exists(id uint32) bool { return m.live.Contains(id) }
 
 // put adds a record that is not present.
