@@ -73,7 +73,7 @@ func (m *Model[R]) reset() {
 	m.text = newTextIndex()
 	m.searches.reset()
 	m.orders = map[string]*order{}
-	m.groups, m.slots = newGroupColumns(m.schema), nil
+	m.groups = newGroupColumns(m.schema)
 }
 
 // Rebuild replaces everything with the records each yields, then builds the
@@ -86,7 +86,9 @@ func (m *Model[R]) Rebuild(maxID uint32, each func(yield func(id uint32, r *R) e
 	defer m.mu.Unlock()
 	m.reset()
 	m.recs = make([]R, 0, maxID+1)
-	m.slots = make([]uint16, 0, int(maxID+1)*len(m.groups))
+	for i := range m.groups {
+		m.groups[i].slots = make([]uint16, 0, maxID+1)
+	}
 	type item struct {
 		id uint32
 		r  R
