@@ -189,7 +189,8 @@ func (m *Model[R]) facets(q *Query, f *filter, all *roaring.Bitmap, dims []strin
 	counts := make(map[string]map[string]int, len(dims))
 	type job struct {
 		base *roaring.Bitmap
-		cols []int // group columns walked over the base
+		skip string // the dimension whose "any of" the base leaves out
+		cols []int  // group columns walked over the base
 	}
 	var shared job // the dimensions whose base is all
 	shared.base = all
@@ -209,7 +210,7 @@ func (m *Model[R]) facets(q *Query, f *filter, all *roaring.Bitmap, dims []strin
 		if base == all {
 			shared.cols = append(shared.cols, col)
 		} else {
-			own = append(own, job{base, []int{col}})
+			own = append(own, job{base, dim, []int{col}})
 		}
 	}
 	for _, j := range append(own, shared) {
@@ -225,8 +226,7 @@ func (m *Model[R]) facets(q *Query, f *filter, all *roaring.Bitmap, dims []strin
 			continue
 		}
 		// Most records: count what the base leaves out.
-		rest := roaring.Xor(m.live, j.base) // the base is a subset of live
-		tallied := m.tally(j.cols, rest)
+		tallied := m.tally(j.cols, m.rest(f, j.skip, j.base))
 		for i, c := range j.cols {
 			counts[m.groups[c].dim] = m.expand(c, tallied[i], m.dims[m.groups[c].dim])
 		}

@@ -181,6 +181,17 @@ func (m *Model[R]) match(f *filter, skip string) *roaring.Bitmap {
 	return out
 }
 
+// rest returns the records live has and set, the filter's matches with
+// skip left out, has not: when the filter has only "none of" conditions,
+// the union of their values (cheaper than a difference with live, whose
+// containers are full runs).
+func (m *Model[R]) rest(f *filter, skip string, set *roaring.Bitmap) *roaring.Bitmap {
+	if !f.empty && !slices.ContainsFunc(f.must, func(p filterPart) bool { return !(p.any && p.dim == skip) }) {
+		return roaring.FastOr(f.not...)
+	}
+	return roaring.Xor(m.live, set) // set is a subset of live
+}
+
 // search returns the records whose text contains any of the terms. The
 // result must not be changed.
 func (m *Model[R]) search(terms []string) *roaring.Bitmap {
