@@ -67,7 +67,9 @@ func checkCounts(tb testing.TB, db *DB) {
 	}
 	defer tx.Rollback()
 	fresh := readmodel.New[kept](db.list.schema)
-	if err := fresh.Rebuild(0, loadListed(ctx, tx, db.list.schema)); err != nil {
+	var maxID uint32
+	tx.QueryRow(`SELECT coalesce(max(id), 0) FROM endpoints`).Scan(&maxID)
+	if err := fresh.Rebuild(0, loadListed(ctx, db, tx, db.list.schema, maxID)); err != nil {
 		tb.Fatal(err)
 	}
 	if fresh.Len() != db.list.model.Len() {

@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	rtmetrics "runtime/metrics"
 	"strings"
 	"syscall"
 	"time"
@@ -340,14 +341,17 @@ func firstStart(ctx context.Context, db *store.DB, password string, demo bool, d
 // serve runs the web server until ctx ends, then shuts down gracefully.
 //
 // tuneGC sets how much garbage may pile up between collections: little
-// while the read model is built, then by what the heap holds (live bytes). A
-// page allocates a few hundred KiB while the live heap is mostly the read
-// model: ~20 MiB at 100K endpoints, ~180 MiB at a million. Go's default
-// (collect when the heap has doubled) collected every few dozen pages at
-// 100K, so a small heap may grow by up to 128 MiB, at most 4× what is live;
-// a large one keeps the default. A fixed soft limit was tried and dropped:
-// at a million endpoints it left so little room above the live heap that
-// the collector ran every few requests (sweep median 4.4 ms against 1.9 ms
+// while the read model is built, then room by what the heap holds (live
+// bytes), which serve looks at again every 15 s (orderings built for new
+// sort columns add to it). A page allocates a few hundred KiB while the live
+// heap is mostly the read model: ~25 MiB at 100K endpoints, ~160 MiB at a
+// million, ~300 MiB once it is sorted by every column. Go's default (collect
+// when the heap has doubled) collected every few dozen pages at 100K, and
+// at a million sorted every way let the heap reach 600 MiB; so the heap
+// may grow by 128 MiB, but by no less than a quarter and no more than four
+// times what is live. A fixed soft limit was tried and dropped: at a
+// million endpoints it left so little room above the live heap that the
+// collector ran every few requests (sweep median 4.4 ms against 1.9 ms
 // without it). GOGC and GOMEMLIMIT, when set, decide.
 func tuneGC(getenv func(string) string, live uint64, building bool) {
 	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
@@ -357,8 +361,24 @@ func tuneGC(getenv func(string) string, live uint64, building bool) {
 		debug.SetGCPercent(50)
 		return
 	}
-	const headroom = 128 << 20
-	debug.SetGCPercent(int(min(max(100*headroom/max(live, 1), 100), 400)))
+	const room = 128 << 20
+	debug.SetGCPercent(int(min(max(100*room/max(live, 1), 25), 400)))
+}
+
+// keepGCRoom calls tune with the live heap now and every 15 s until ctx ends.
+func keepGCRoom(ctx context.Context, tune func(live uint64, building bool)) {
+	sample := []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	for {
+		rtmetrics.Read(sample)
+		if sample[0].Value.Kind() == rtmetrics.KindUint64 {
+			tune(sample[0].Value.Uint64(), false)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(15 * time.Second):
+		}
+	}
 }
 
 // options are serve's settings beyond the web server's own.
@@ -421,8 +441,8 @@ func serve(ctx context.Context, db *store.DB, addr string, cfg web.Config, opt o
 		debug.FreeOSMemory()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
-		opt.tuneGC(m.HeapAlloc, false)
-		log.Info("read model built", "seconds", time.Since(start).Round(time.Millisecond).Seconds(), "heap_mib", m.HeapAlloc>>20)
+		log.Info("read model built", "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()), "heap_mib", m.HeapAlloc>>20)
+		keepGCRoom(bg, opt.tuneGC)
 	}()
 	go web.Clock(bg, db, every, log)
 	// Webhooks leave from their queue in the database, off every request.
