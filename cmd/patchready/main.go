@@ -437,9 +437,13 @@ func serve(ctx context.Context, db *store.DB, addr string, cfg web.Config, opt o
 			}
 			return
 		}
-		// Hand the building's garbage back to the system, then size the
-		// collector's room by what is live.
-		debug.FreeOSMemory()
+		// Collect the building's garbage, so that the collector's room is
+		// sized by what is live. Not debug.FreeOSMemory: memory handed back
+		// to the system is faulted in again page by page as pages allocate
+		// (at a million endpoints that made a page 3.6 → 5.9 ms for the next
+		// few hundred requests); the runtime's scavenger returns what stays
+		// unused.
+		runtime.GC()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
 		log.Info("read model built", "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()), "heap_mib", m.HeapAlloc>>20)

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -27,6 +28,10 @@ type Schema[R any] interface {
 	// any other column's is built the first time it is sorted by.
 	Columns() []string
 }
+
+// defaultMaxOrders: at a million records, 16 orderings built on demand
+// hold up to 128 MB; the list has 12 sort columns and one per label key.
+const defaultMaxOrders = 16
 
 // Change replaces (or, with Rec nil, removes) one record.
 type Change[R any] struct {
@@ -52,16 +57,21 @@ type Model[R any] struct {
 	groups  []groupColumn[R]
 	slots   []uint16
 	orders  map[string]*order
+	clock   atomic.Uint64 // counts sorts, for dropping the least used orderings
 	version uint64
 	// sparse and walkBudget choose how a page is read (see Page); tests
 	// change them to read small models every way.
 	sparse, walkBudget, selectSmall, blockSize, facetWay, slotLimit int
+	// maxOrders bounds the orderings built on demand, beyond the schema's
+	// Columns: each is 4 bytes a record, and 4 more for its position index
+	// when a query needs one.
+	maxOrders int
 }
 
 // New returns an empty model.
 func New[R any](schema Schema[R]) *Model[R] {
 	m := &Model[R]{schema: schema, sparse: defaultSparse, walkBudget: defaultWalkBudget,
-		selectSmall: defaultSelectSmall, blockSize: defaultBlockSize, slotLimit: maxSlots}
+		selectSmall: defaultSelectSmall, blockSize: defaultBlockSize, slotLimit: maxSlots, maxOrders: defaultMaxOrders}
 	m.reset()
 	return m
 }

@@ -285,6 +285,7 @@ func TestModelAgainstBruteForce(t *testing.T) {
 				m = New[rec](plain{}) // terms from Terms, facets by intersections
 			case 4:
 				m.slotLimit = 3 // tags outgrow their slots: they fall back to Terms
+				m.maxOrders = 0 // an ordering built on demand is dropped at once
 			}
 			switch seed % 3 {
 			case 0:
@@ -389,5 +390,27 @@ func TestCursorFromAnotherOrder(t *testing.T) {
 	}
 	if _, err := m.Page(Query{Column: "name", After: p.Next}); err != ErrCursor {
 		t.Errorf("a size cursor used for the name order: %v", err)
+	}
+}
+
+// Orderings built on demand are bounded: sorting by one more column drops
+// the least recently used, which is built again when sorted by.
+func TestOrderingsAreBounded(t *testing.T) {
+	m := New[rec](schema{})
+	m.maxOrders = 1
+	m.Rebuild(0, func(yield func(uint32, *rec) error) error {
+		for id := uint32(1); id <= 30; id++ {
+			yield(id, &rec{name: fmt.Sprint("n", id), owner: owners[id%5], size: int(id % 7)})
+		}
+		return nil
+	})
+	first, _ := m.Page(Query{Column: "owner", Limit: 30})
+	m.Page(Query{Column: "other", Limit: 30}) // an unknown column sorts by the tie key alone
+	if _, ok := m.orders["owner"]; ok || len(m.orders) != len(m.schema.Columns())+1 {
+		t.Fatalf("orderings kept: %d, want the schema's and the last one", len(m.orders))
+	}
+	again, _ := m.Page(Query{Column: "owner", Limit: 30})
+	if !slices.Equal(first.IDs, again.IDs) || len(first.IDs) != 30 {
+		t.Fatalf("sorted by owner again: %v, first %v", again.IDs, first.IDs)
 	}
 }

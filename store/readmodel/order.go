@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 // order is every record id, sorted by the full key of one column:
@@ -19,7 +20,8 @@ import (
 type order struct {
 	column  string
 	ids     []uint32
-	missing int // how many ids at the end have no value
+	missing int           // how many ids at the end have no value
+	used    atomic.Uint64 // the model's clock when last sorted by
 
 	// pos is the position of each id in ids, made when a query needs it
 	// and kept until the model changes (Apply moves positions).

@@ -298,18 +298,49 @@ type Page struct {
 }
 
 // ordering returns the ordering of column, building it the first time.
+// It is sorted under the read lock, so that other queries go on meanwhile
+// (at a million records a sort takes about a second), and put in place
+// under the write lock, sorted again there only if a write came in between.
+// Orderings built this way are bounded: beyond maxOrders the least recently
+// used one is dropped (and built again when next sorted by).
 func (m *Model[R]) ordering(column string) {
 	m.mu.RLock()
 	o := m.orders[column]
-	m.mu.RUnlock()
 	if o != nil {
+		o.used.Store(m.clock.Add(1))
+		m.mu.RUnlock()
 		return
 	}
+	version := m.version
+	o = m.buildOrder(column)
+	m.mu.RUnlock()
 	m.mu.Lock()
-	if m.orders[column] == nil {
-		m.orders[column] = m.buildOrder(column)
+	defer m.mu.Unlock()
+	if m.orders[column] != nil {
+		return
 	}
-	m.mu.Unlock()
+	if m.version != version {
+		o = m.buildOrder(column)
+	}
+	o.used.Store(m.clock.Add(1))
+	m.orders[column] = o
+	m.evictOrders()
+}
+
+// evictOrders drops the least recently used orderings beyond maxOrders,
+// never the schema's own columns.
+func (m *Model[R]) evictOrders() {
+	keep := m.schema.Columns()
+	for len(m.orders) > len(keep)+m.maxOrders {
+		var oldest string
+		var at uint64
+		for col, o := range m.orders {
+			if !slices.Contains(keep, col) && (oldest == "" || o.used.Load() < at) {
+				oldest, at = col, o.used.Load()
+			}
+		}
+		delete(m.orders, oldest)
+	}
 }
 
 // Page returns the records of one page of the query, in its order.
