@@ -688,7 +688,7 @@ func (db *DB) Endpoints(ctx context.Context, ids []int64) ([]*Endpoint, error) {
 // EndpointByName finds an endpoint by name, ignoring case.
 func (db *DB) EndpointByName(ctx context.Context, name string) (*Endpoint, error) {
 	var id int64
-	err := db.r.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE name = ?`, name).Scan(&id)
+	err := db.queryRow(ctx, `SELECT id FROM endpoints WHERE name = ?`, name).Scan(&id)
 	if err == sql.ErrNoRows {
 		return nil, errorf(NotFound, "no endpoint is named %q", name)
 	} else if err != nil {
@@ -706,7 +706,7 @@ type HistoryEntry struct {
 
 // History lists an endpoint's exemptions over time, newest first.
 func (db *DB) History(ctx context.Context, id int64, limit int) ([]HistoryEntry, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT code, since, NULL FROM endpoint_exemptions WHERE endpoint_id = ?
+	rows, err := db.query(ctx, `SELECT code, since, NULL FROM endpoint_exemptions WHERE endpoint_id = ?
 		UNION ALL SELECT code, started_at, ended_at FROM exemption_history WHERE endpoint_id = ?
 		ORDER BY 3 IS NOT NULL, 3 DESC, 2 DESC LIMIT ?`, id, id, limit)
 	if err != nil {

@@ -61,7 +61,7 @@ func (db *DB) TokenBySecret(ctx context.Context, secret string) (*Token, error) 
 	sum := sha256.Sum256([]byte(secret))
 	tk := &Token{}
 	var used *int64
-	err := db.r.QueryRowContext(ctx, `SELECT id, name, role, created_by, last_used_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, sum[:]).
+	err := db.queryRow(ctx, `SELECT id, name, role, created_by, last_used_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, sum[:]).
 		Scan(&tk.ID, &tk.Name, &tk.Role, &tk.CreatedBy, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorf(NotFound, "unknown or revoked token")

@@ -26,7 +26,7 @@ const MaxViewsPerUser = 100
 
 // SavedViews lists the views a user sees: their own and the shared ones.
 func (db *DB) SavedViews(ctx context.Context, userID int64) ([]SavedView, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT v.id, v.name, v.query, v.shared, v.owner_id, u.name, v.created_at
+	rows, err := db.query(ctx, `SELECT v.id, v.name, v.query, v.shared, v.owner_id, u.name, v.created_at
 		FROM saved_views v JOIN users u ON u.id = v.owner_id WHERE v.owner_id = ? OR v.shared ORDER BY v.name COLLATE NOCASE, v.id`, userID)
 	if err != nil {
 		return nil, err
