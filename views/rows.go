@@ -33,14 +33,29 @@ func (b markup) url(s string) markup { return b.text(string(templ.URL(s))) }
 func (b markup) int(n int64) markup { return strconv.AppendInt(b, n, 10) }
 
 // serverRows renders the body rows of the Servers list.
+// rowBuffers keeps a few buffers the rows are written into, for reuse (a
+// page's rows are ~90 KiB).
+var rowBuffers = make(chan markup, 8)
+
 func serverRows(m ServersPage) templ.Component {
 	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		b := make(markup, 0, 1800*len(m.Rows))
+		var b markup
+		select {
+		case b = <-rowBuffers:
+		default:
+			b = make(markup, 0, 1800*len(m.Rows))
+		}
 		selectable := m.Can("operator")
 		for i := range m.Rows {
 			b = m.appendRow(b, &m.Rows[i], selectable)
 		}
 		_, err := w.Write(b)
+		if cap(b) <= 1<<20 {
+			select {
+			case rowBuffers <- b[:0]:
+			default:
+			}
+		}
 		return err
 	})
 }

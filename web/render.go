@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"strconv"
-	"sync"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -12,19 +11,30 @@ import (
 	"patchready/views"
 )
 
-// pages are reusable buffers that whole pages are rendered into.
-var pages = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// pages are reusable buffers that whole pages are rendered into: a list of
+// a few rather than a sync.Pool, which every garbage collection empties (a
+// buffer grown anew to a Servers page's ~100 KiB leaves ~250 KiB of
+// garbage behind).
+var pages = make(chan *bytes.Buffer, 16)
 
 // render writes a templ component with a status. The page is rendered in
 // memory first and sent with one write: streaming it through a small
 // buffer cost a system call per 4 KiB (a Servers page is ~80 KiB), and a
 // failure half-way would have sent half a page under a 200.
 func render(c echo.Context, status int, t templ.Component) error {
-	buf := pages.Get().(*bytes.Buffer)
-	buf.Reset()
+	var buf *bytes.Buffer
+	select {
+	case buf = <-pages:
+		buf.Reset()
+	default:
+		buf = new(bytes.Buffer)
+	}
 	defer func() {
 		if buf.Cap() <= 1<<20 { // a rare huge page is not kept
-			pages.Put(buf)
+			select {
+			case pages <- buf:
+			default:
+			}
 		}
 	}()
 	if err := t.Render(c.Request().Context(), buf); err != nil {
