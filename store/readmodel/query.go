@@ -463,8 +463,11 @@ func (r *reader[R]) cursor(id uint32) string {
 }
 
 // defaultWalkBudget is how many positions a walk checks before it gives up
-// and takes the matches' positions instead.
-const defaultWalkBudget = 32_768
+// and takes the matches' positions instead. A walk is only tried when
+// matches are dense enough to fill the page well within it (see collect),
+// so it runs out only when they cluster away from the start, as when the
+// filter is on the sort column: then every position checked is lost.
+const defaultWalkBudget = 8192
 
 // collect returns, in walking order, up to limit matches at or after
 // virtual position from (forward) or before it (backward, nearest last),
