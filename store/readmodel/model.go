@@ -52,10 +52,9 @@ type Model[R any] struct {
 	text textIndex
 	// searches keeps recent search terms' exact results (see search.go).
 	searches searchCache
-	// groups are the schema's grouped dimensions, and slots each record's
-	// group slot in each of them, a row of len(groups) per id (facets.go).
+	// groups are the schema's grouped dimensions, with each record's group
+	// slot in each of them (facets.go).
 	groups  []groupColumn[R]
-	slots   []uint16
 	orders  map[string]*order
 	clock   atomic.Uint64 // counts sorts, for dropping the least used orderings
 	version uint64
