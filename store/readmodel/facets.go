@@ -8,11 +8,11 @@ import (
 
 // Grouper may be implemented by a schema whose records fall into groups
 // that share every value of a dimension (a label set, an exemption mask, an
-// enumeration). The model then keeps, per record, the number of its group
-// in each such dimension, side by side in one short row, and counts the
-// facets of a set by one walk over the set's rows — a count per group, then
-// each group's count added to its values — instead of an intersection per
-// value.
+// enumeration). The model then keeps, per such dimension, a column with
+// each record's group number, and can count a dimension's facets over a
+// set by one walk through its column — a count per group, then each
+// group's count added to its values — instead of an intersection per
+// value; it adds records to their terms' bitmaps through their groups too.
 type Grouper[R any] interface {
 	// Grouped lists the dimensions that have groups.
 	Grouped() []string
