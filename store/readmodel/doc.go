@@ -10,7 +10,10 @@
 //
 //   - terms ("impact=cannot-patch", "label=env:prod"), each with a
 //     compressed bitmap (roaring) of the records that have it, so a filter
-//     is a few bitmap operations and a facet count is an AND-cardinality;
+//     is a few bitmap operations; a facet count is an AND-cardinality or,
+//     for a schema that groups its records (Grouper), a walk of the set
+//     through a column of group numbers, whichever an estimate says is
+//     cheaper (facets.go);
 //   - text (name and address), indexed by trigrams, so a substring search
 //     is a bitmap lookup for short terms and an intersection plus a check
 //     for long ones;
