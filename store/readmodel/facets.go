@@ -39,7 +39,10 @@ type groupColumn[R any] struct {
 	dim     string
 	groupOf func(*R) uint32
 	slot    map[uint32]uint16 // group → slot
-	values  [][]uint16        // slot → the group's values, as indexes into names
+	// The values of slot s are value[start[s]:start[s+1]], indexes into
+	// names: one array, so that counting reads it in order.
+	value []uint16
+	start []uint32
 	names   []string
 	name    map[string]uint16 // name → its index
 	bitmaps []*roaring.Bitmap // of each name
@@ -50,6 +53,11 @@ type groupColumn[R any] struct {
 	slots []uint16
 }
 
+func (c *groupColumn[R]) slotCount() int { return len(c.start) - 1 }
+
+// values are slot s's values, as indexes into names.
+func (c *groupColumn[R]) values(s uint16) []uint16 { return c.value[c.start[s]:c.start[s+1]] }
+
 // newGroupColumns makes the schema's group columns, if it has any.
 func newGroupColumns[R any](schema Schema[R]) []groupColumn[R] {
 	g, ok := any(schema).(Grouper[R])
@@ -58,7 +66,7 @@ func newGroupColumns[R any](schema Schema[R]) []groupColumn[R] {
 	}
 	var cols []groupColumn[R]
 	for _, dim := range g.Grouped() {
-		cols = append(cols, groupColumn[R]{dim: dim, groupOf: g.GroupOf(dim), slot: map[uint32]uint16{}, name: map[string]uint16{}})
+		cols = append(cols, groupColumn[R]{dim: dim, groupOf: g.GroupOf(dim), slot: map[uint32]uint16{}, name: map[string]uint16{}, start: []uint32{0}})
 	}
 	return cols
 }
@@ -71,7 +79,7 @@ func (m *Model[R]) slotOf(c *groupColumn[R], group uint32) (slot uint16, ok bool
 	}
 	// A full column's records stay in the bitmaps they were added to, which
 	// are their terms; from now on Terms adds and removes them.
-	if len(c.values) == m.slotLimit {
+	if c.slotCount() == m.slotLimit {
 		c.full = true
 		return 0, false
 	}
@@ -91,8 +99,9 @@ func (m *Model[R]) slotOf(c *groupColumn[R], group uint32) (slot uint16, ok bool
 	if c.full {
 		return 0, false
 	}
-	s := uint16(len(c.values))
-	c.slot[group], c.values = s, append(c.values, values)
+	s := uint16(c.slotCount())
+	c.slot[group], c.value = s, append(c.value, values...)
+	c.start = append(c.start, uint32(len(c.value)))
 	return s, true
 }
 
@@ -109,7 +118,7 @@ func (m *Model[R]) putGroups(id uint32, r *R) {
 			c.slots = slices.Grow(c.slots, int(id)+1-len(c.slots))[:id+1]
 		}
 		c.slots[id] = s
-		for _, v := range c.values[s] {
+		for _, v := range c.values(s) {
 			c.bitmaps[v].Add(id)
 		}
 	}
@@ -122,7 +131,7 @@ func (m *Model[R]) dropGroups(id uint32) {
 		if c.full {
 			continue
 		}
-		for _, v := range c.values[c.slots[id]] {
+		for _, v := range c.values(c.slots[id]) {
 			c.bitmaps[v].Remove(id)
 		}
 	}
@@ -269,7 +278,7 @@ func (m *Model[R]) intersect(dim string, base *roaring.Bitmap) map[string]int {
 func (m *Model[R]) tally(cols []int, set *roaring.Bitmap) [][]int32 {
 	counts := make([][]int32, len(cols))
 	for i, c := range cols {
-		counts[i] = make([]int32, len(m.groups[c].values))
+		counts[i] = make([]int32, m.groups[c].slotCount())
 	}
 	buf := make([]uint32, 1024)
 	it := set.ManyIterator()
@@ -293,7 +302,7 @@ func (m *Model[R]) expand(col int, slots []int32, whole map[string]*roaring.Bitm
 	byName := make([]int, len(c.names))
 	for s, n := range slots {
 		if n > 0 {
-			for _, v := range c.values[s] {
+			for _, v := range c.values(uint16(s)) {
 				byName[v] += int(n)
 			}
 		}
