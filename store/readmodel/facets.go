@@ -41,8 +41,8 @@ type groupColumn[R any] struct {
 	slot    map[uint32]uint16 // group → slot
 	// The values of slot s are value[start[s]:start[s+1]], indexes into
 	// names: one array, so that counting reads it in order.
-	value []uint16
-	start []uint32
+	value   []uint16
+	start   []uint32
 	names   []string
 	name    map[string]uint16 // name → its index
 	bitmaps []*roaring.Bitmap // of each name
