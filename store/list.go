@@ -548,7 +548,7 @@ func (db *DB) rows(ctx context.Context, m *readmodel.Model[kept], ids []uint32, 
 	m.Read(ids, func(id uint32, e *kept) {
 		r := Row{ID: int64(id), Name: s.text.name(e.text), IP: s.text.ip(e.text), OSFamily: unenum(OSFamilies, e.osFamily), OSName: s.osNames.value(uint32(e.osName)),
 			Protocol: unenum(Protocols, e.protocol), Connector: unenum(Connectors, e.connector), Power: unenum(PowerStates, e.power),
-			Exemptions: codes(e.exemptions), Impact: Impact(e.impact), ScheduleID: e.schedule, ScheduleName: names[e.schedule],
+			Exemptions: codes(e.exemptions), Impact: Impact(e.impact), ScheduleID: int64(e.schedule), ScheduleName: names[int64(e.schedule)],
 			LowDisk: e.lowDisk, Labels: s.labelSets.value(e.labels)}
 		if e.primary != 0 {
 			r.Primary = Catalog[e.primary-1].Code
@@ -557,10 +557,10 @@ func (db *DB) rows(ctx context.Context, m *readmodel.Model[kept], ids []uint32, 
 			r.More = n - 1
 		}
 		if e.blocked != 0 {
-			r.BlockedSince = time.Unix(e.blocked, 0).UTC()
+			r.BlockedSince = time.Unix(int64(e.blocked), 0).UTC()
 		}
 		if e.lastContact != 0 {
-			t := time.Unix(e.lastContact, 0).UTC()
+			t := time.Unix(int64(e.lastContact), 0).UTC()
 			r.LastContactAt = &t
 		}
 		if e.hasDisk {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"path/filepath"
@@ -576,5 +577,18 @@ func TestTextArenaKeepsAndCompacts(t *testing.T) {
 	p, err := db.List(ctx, Filter{Q: []string{"host-07"}}, false)
 	if err != nil || len(p.Rows) != 1 || p.Rows[0].Name != "host-07.example" || !strings.HasPrefix(p.Rows[0].IP, "10.") || strings.HasPrefix(p.Rows[0].IP, "10.0.") {
 		t.Fatalf("after compaction: %+v %v", p.Rows, err)
+	}
+}
+
+// The list keeps times in 32 bits: none stays none, and times out of range
+// are held at the ends rather than wrapped around.
+func TestSeconds32(t *testing.T) {
+	for _, c := range []struct {
+		in   int64
+		want uint32
+	}{{0, 0}, {1, 1}, {-5, 1}, {1_764_000_000, 1_764_000_000}, {1 << 40, math.MaxUint32}} {
+		if got := seconds32(c.in); got != c.want {
+			t.Errorf("seconds32(%d) = %d, want %d", c.in, got, c.want)
+		}
 	}
 }
