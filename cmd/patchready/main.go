@@ -431,12 +431,7 @@ func serve(ctx context.Context, db *store.DB, addr string, cfg web.Config, opt o
 	opt.tuneGC(0, true)
 	go func() {
 		start := time.Now()
-		if err := db.BuildReadModel(bg); err != nil {
-			if bg.Err() == nil {
-				log.Error("building the read model", "err", err)
-			}
-			return
-		}
+		err := db.BuildReadModel(bg)
 		// Collect the building's garbage, so that the collector's room is
 		// sized by what is live. Not debug.FreeOSMemory: memory handed back
 		// to the system is faulted in again page by page as pages allocate
@@ -444,9 +439,17 @@ func serve(ctx context.Context, db *store.DB, addr string, cfg web.Config, opt o
 		// few hundred requests); the runtime's scavenger returns what stays
 		// unused.
 		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		log.Info("read model built", "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()), "heap_mib", m.HeapAlloc>>20)
+		switch {
+		case err != nil && bg.Err() != nil:
+			return
+		case err != nil: // the first list request builds it again
+			log.Error("building the read model", "err", err)
+		default:
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			log.Info("read model built", "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()), "heap_mib", m.HeapAlloc>>20)
+		}
+		// Also after a failed build: the collector leaves the building's pace.
 		keepGCRoom(bg, opt.tuneGC)
 	}()
 	go web.Clock(bg, db, every, log)

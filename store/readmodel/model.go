@@ -57,6 +57,7 @@ type Model[R any] struct {
 	groups  []groupColumn[R]
 	orders  map[string]*order
 	clock   atomic.Uint64 // counts sorts, for dropping the least used orderings
+	sorting sync.Mutex    // held while an ordering is built on demand
 	version uint64
 	// sparse and walkBudget choose how a page is read (see Page); tests
 	// change them to read small models every way.

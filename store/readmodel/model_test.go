@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -412,5 +414,50 @@ func TestOrderingsAreBounded(t *testing.T) {
 	again, _ := m.Page(Query{Column: "owner", Limit: 30})
 	if !slices.Equal(first.IDs, again.IDs) || len(first.IDs) != 30 {
 		t.Fatalf("sorted by owner again: %v, first %v", again.IDs, first.IDs)
+	}
+}
+
+// counting is the test schema counting the sort keys it makes for "owner".
+type counting struct {
+	schema
+	keys *atomic.Int64
+}
+
+func (c counting) SortKey(col string, r *rec, buf []byte) ([]byte, bool) {
+	if col == "owner" {
+		c.keys.Add(1)
+	}
+	return c.schema.SortKey(col, r, buf)
+}
+
+// Queries that ask at once for a column nobody has sorted by yet wait for
+// one sort of it rather than each sorting every record.
+func TestOrderingBuiltOnceForConcurrentQueries(t *testing.T) {
+	keys := &atomic.Int64{}
+	m := New[rec](counting{keys: keys})
+	const n = 50_000
+	m.Rebuild(0, func(yield func(uint32, *rec) error) error {
+		for id := uint32(1); id <= n; id++ {
+			yield(id, &rec{name: fmt.Sprint("n", id), owner: owners[id%5]})
+		}
+		return nil
+	})
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if p, err := m.Page(Query{Column: "owner", Limit: 10}); err != nil || len(p.IDs) != 10 {
+				t.Errorf("page: %v %v", p.IDs, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	// One sort makes a key per record; each page a few more for its cursors.
+	if got := keys.Load(); got > n+8*4 {
+		t.Errorf("%d sort keys made for %d records: the column was sorted more than once", got, n)
 	}
 }

@@ -304,15 +304,19 @@ type Page struct {
 // Orderings built this way are bounded: beyond maxOrders the least recently
 // used one is dropped (and built again when next sorted by).
 func (m *Model[R]) ordering(column string) {
-	m.mu.RLock()
-	o := m.orders[column]
-	if o != nil {
-		o.used.Store(m.clock.Add(1))
-		m.mu.RUnlock()
+	if m.touch(column) {
 		return
 	}
+	// One sort at a time: queries that ask for the same new column while
+	// it is sorted wait for it rather than sort it again each.
+	m.sorting.Lock()
+	defer m.sorting.Unlock()
+	if m.touch(column) {
+		return
+	}
+	m.mu.RLock()
 	version := m.version
-	o = m.buildOrder(column)
+	o := m.buildOrder(column)
 	m.mu.RUnlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -325,6 +329,17 @@ func (m *Model[R]) ordering(column string) {
 	o.used.Store(m.clock.Add(1))
 	m.orders[column] = o
 	m.evictOrders()
+}
+
+// touch marks column's ordering as used now, and tells whether it has one.
+func (m *Model[R]) touch(column string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	o := m.orders[column]
+	if o != nil {
+		o.used.Store(m.clock.Add(1))
+	}
+	return o != nil
 }
 
 // evictOrders drops the least recently used orderings beyond maxOrders,
