@@ -2,7 +2,6 @@ package readmodel
 
 import (
 	"errors"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -29,9 +28,14 @@ type Schema[R any] interface {
 	Columns() []string
 }
 
-// defaultMaxOrders: at a million records, 16 orderings built on demand
-// hold up to 128 MB; the list has 12 sort columns and one per label key.
-const defaultMaxOrders = 16
+// defaultMaxOrders: at a million records an ordering is 4 MB; the list has
+// 12 sort columns and one per label key, and an admin sorts by a few.
+const defaultMaxOrders = 8
+
+// maxPositions is how many orderings keep a position index at once (4 bytes
+// a record each). Making one costs a pass over the ordering (~5 ms at a
+// million records), and any write makes it again anyway.
+const maxPositions = 3
 
 // Change replaces (or, with Rec nil, removes) one record.
 type Change[R any] struct {
@@ -58,13 +62,16 @@ type Model[R any] struct {
 	orders  map[string]*order
 	clock   atomic.Uint64 // counts sorts, for dropping the least used orderings
 	sorting sync.Mutex    // held while an ordering is built on demand
+	// withPositions are the orderings that keep a position index, the most
+	// recently used last.
+	positionsMu   sync.Mutex
+	withPositions []*order
 	version uint64
 	// sparse and walkBudget choose how a page is read (see Page); tests
 	// change them to read small models every way.
 	sparse, walkBudget, selectSmall, blockSize, facetWay, slotLimit int
 	// maxOrders bounds the orderings built on demand, beyond the schema's
-	// Columns: each is 4 bytes a record, and 4 more for its position index
-	// when a query needs one.
+	// Columns.
 	maxOrders int
 }
 
@@ -83,14 +90,17 @@ func (m *Model[R]) reset() {
 	m.text = newTextIndex()
 	m.searches.reset()
 	m.orders = map[string]*order{}
+	m.positionsMu.Lock()
+	m.withPositions = nil
+	m.positionsMu.Unlock()
 	m.groups = newGroupColumns(m.schema)
 }
 
 // Rebuild replaces everything with the records each yields, then builds the
 // orderings of the schema's columns. maxID, when known, sizes the storage
 // at once. each runs on a goroutine of its own, so reading the records (a
-// database scan) and indexing them use two cores; the orderings are sorted
-// in parallel too.
+// database scan) and indexing them use two cores; so does sorting each
+// ordering (one after another: see buildOrder).
 func (m *Model[R]) Rebuild(maxID uint32, each func(yield func(id uint32, r *R) error) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -147,21 +157,9 @@ func (m *Model[R]) Rebuild(maxID uint32, each func(yield func(id uint32, r *R) e
 	for _, b := range m.allBitmaps()[1:] {
 		b.RunOptimize()
 	}
-	columns := m.schema.Columns()
-	built := make([]*order, len(columns))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, col := range columns {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			built[i] = m.buildOrder(col)
-		}()
-	}
-	wg.Wait()
-	for i, col := range columns {
-		m.orders[col] = built[i]
+	var scratch [2]sortedKeys
+	for _, col := range m.schema.Columns() {
+		m.orders[col] = m.buildOrder(col, &scratch)
 	}
 	m.version++
 	return nil
@@ -356,5 +354,5 @@ func (m *Model[R]) Forget(column string) {
 		delete(m.orders, column)
 		return
 	}
-	m.orders[column] = m.buildOrder(column)
+	m.orders[column] = m.buildOrder(column, nil)
 }

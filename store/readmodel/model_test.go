@@ -417,6 +417,47 @@ func TestOrderingsAreBounded(t *testing.T) {
 	}
 }
 
+// Only maxPositions orderings keep a position index at once; one that was
+// dropped is made again when a query needs it, and the pages are the same.
+func TestPositionIndexesAreBounded(t *testing.T) {
+	m := New[rec](schema{})
+	m.Rebuild(0, func(yield func(uint32, *rec) error) error {
+		for id := uint32(1); id <= 300; id++ {
+			yield(id, &rec{name: fmt.Sprint("n", id), color: colors[id%4], owner: owners[id%5], size: int(id % 7)})
+		}
+		return nil
+	})
+	columns := []string{"name", "size", "owner", "x", "y"} // x, y: unknown columns sort by name
+	first := map[string][]uint32{}
+	most := 0
+	for round := range 2 {
+		for _, col := range columns {
+			p, err := m.Page(Query{Conds: []Cond{{Dim: "color", Mode: Any, Values: []string{"red"}}}, Column: col, Offset: 20, Limit: 10})
+			if err != nil || len(p.IDs) != 10 {
+				t.Fatalf("%s: %v %v", col, p.IDs, err)
+			}
+			if round == 0 {
+				first[col] = p.IDs
+			} else if !slices.Equal(p.IDs, first[col]) {
+				t.Errorf("%s: %v, first %v", col, p.IDs, first[col])
+			}
+			held := 0
+			for _, o := range m.orders {
+				if o.pos != nil {
+					held++
+				}
+			}
+			if held > maxPositions || len(m.withPositions) > maxPositions {
+				t.Fatalf("after sorting by %s: %d orderings keep positions (%d listed), at most %d", col, held, len(m.withPositions), maxPositions)
+			}
+			most = max(most, held)
+		}
+	}
+	if most != maxPositions {
+		t.Fatalf("at most %d orderings kept positions: the pages did not use them", most)
+	}
+}
+
 // counting is the test schema counting the sort keys it makes for "owner".
 type counting struct {
 	schema
@@ -456,8 +497,9 @@ func TestOrderingBuiltOnceForConcurrentQueries(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	// One sort makes a key per record; each page a few more for its cursors.
-	if got := keys.Load(); got > n+8*4 {
+	// One sort makes two keys per record (one to size its arena); each
+	// page a few more for its cursors.
+	if got := keys.Load(); got > 2*n+8*4 {
 		t.Errorf("%d sort keys made for %d records: the column was sorted more than once", got, n)
 	}
 }

@@ -3,10 +3,13 @@ package readmodel
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
+
+	"github.com/RoaringBitmap/roaring/v2"
 )
 
 // order is every record id, sorted by the full key of one column:
@@ -24,10 +27,31 @@ type order struct {
 	used    atomic.Uint64 // the model's clock when last sorted by
 
 	// pos is the position of each id in ids, made when a query needs it
-	// and kept until the model changes (Apply moves positions).
+	// and kept until the model changes (Apply moves positions) or other
+	// orderings' indexes push it out (Model.positions).
 	posMu  sync.Mutex
 	pos    []uint32
 	posFor uint64 // the model version pos was made for
+}
+
+// positions returns o's position index for the model's version. Only
+// maxPositions orderings keep one: using another's drops the least recently
+// used. A query still reading a dropped index goes on reading it (it is let
+// go, never reused), so dropping needs no lock but the ordering's own.
+func (m *Model[R]) positions(o *order) []uint32 {
+	pos := o.positions(m.version, len(m.recs))
+	m.positionsMu.Lock()
+	m.withPositions = append(slices.DeleteFunc(m.withPositions, func(x *order) bool { return x == o }), o)
+	var drop []*order
+	if over := len(m.withPositions) - maxPositions; over > 0 {
+		drop = slices.Clone(m.withPositions[:over])
+		m.withPositions = slices.Delete(m.withPositions, 0, over)
+	}
+	m.positionsMu.Unlock()
+	for _, d := range drop {
+		d.dropPositions()
+	}
+	return pos
 }
 
 // positions returns the position index for the model's version.
@@ -35,6 +59,9 @@ func (o *order) positions(version uint64, size int) []uint32 {
 	o.posMu.Lock()
 	defer o.posMu.Unlock()
 	if o.pos == nil || o.posFor != version || len(o.pos) < size {
+		// An index of an older version is overwritten in place: the
+		// version only changes under the model's write lock, so no query
+		// is still reading it.
 		if cap(o.pos) >= size {
 			o.pos = o.pos[:size]
 		} else {
@@ -46,6 +73,12 @@ func (o *order) positions(version uint64, size int) []uint32 {
 		o.posFor = version
 	}
 	return o.pos
+}
+
+func (o *order) dropPositions() {
+	o.posMu.Lock()
+	o.pos = nil
+	o.posMu.Unlock()
 }
 
 // fullKey appends the full key of record id for column to buf.
@@ -62,35 +95,99 @@ func (m *Model[R]) fullKey(column string, id uint32, buf []byte) ([]byte, bool) 
 	return binary.BigEndian.AppendUint32(key, id), ok
 }
 
-// buildOrder sorts every record by column. The keys are made once, into
-// one arena, and entries point into it by offset (12 bytes each rather than
-// a slice's 32: at a million records that is 20 MB less while two columns
-// are sorted at once).
-func (m *Model[R]) buildOrder(column string) *order {
+// buildOrder sorts every record by column. Its memory is the build's peak
+// (at a million records the keys are tens of MB), so the schema's columns
+// are sorted one after another rather than side by side, and each is sorted
+// in two halves on two goroutines, each half's keys made into an arena of
+// exactly their size, then merged straight into the order. A caller that
+// sorts several columns passes the same scratch to each, so that their
+// arenas are reused rather than left to the collector one after another.
+func (m *Model[R]) buildOrder(column string, scratch *[2]sortedKeys) *order {
 	n := int(m.live.GetCardinality())
-	type entry struct{ start, end, id uint32 }
-	entries := make([]entry, 0, n)
-	arena := make([]byte, 0, n*32)
-	missing := 0
-	it := m.live.Iterator()
-	for it.HasNext() {
-		id := it.Next()
-		start := len(arena)
-		var ok bool
-		arena, ok = m.fullKey(column, id, arena)
-		if !ok {
-			missing++
+	o := &order{column: column, ids: make([]uint32, 0, n)}
+	if n == 0 {
+		return o
+	}
+	mid, _ := m.live.Select(uint32(n / 2)) // the first id of the second half
+	if scratch == nil {
+		scratch = new([2]sortedKeys)
+	}
+	a, b := &scratch[0], &scratch[1]
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		b.sort(m, m.live, column, mid, math.MaxUint32+1, n-n/2)
+	}()
+	a.sort(m, m.live, column, 0, uint64(mid), n/2)
+	wg.Wait()
+	i, j := 0, 0
+	for i < len(a.entries) && j < len(b.entries) {
+		if bytes.Compare(a.key(i), b.key(j)) <= 0 {
+			o.ids = append(o.ids, a.entries[i].id)
+			i++
+		} else {
+			o.ids = append(o.ids, b.entries[j].id)
+			j++
 		}
-		entries = append(entries, entry{uint32(start), uint32(len(arena)), id})
 	}
-	slices.SortFunc(entries, func(a, b entry) int {
-		return bytes.Compare(arena[a.start:a.end], arena[b.start:b.end])
-	})
-	o := &order{column: column, ids: make([]uint32, len(entries)), missing: missing}
-	for i, e := range entries {
-		o.ids[i] = e.id
+	for ; i < len(a.entries); i++ {
+		o.ids = append(o.ids, a.entries[i].id)
 	}
+	for ; j < len(b.entries); j++ {
+		o.ids = append(o.ids, b.entries[j].id)
+	}
+	o.missing = a.missing + b.missing
 	return o
+}
+
+// sortedKeys is the records with ids in [lo, hi) sorted by their full keys
+// for one column. Entries point into one arena by offset: 12 bytes each
+// rather than a slice's 32.
+type sortedKeys struct {
+	entries []struct{ start, end, id uint32 }
+	arena   []byte
+	missing int // how many have no value
+}
+
+func (k *sortedKeys) key(i int) []byte { return k.arena[k.entries[i].start:k.entries[i].end] }
+
+// sort makes and sorts the keys of the n live records with ids in
+// [lo, hi), in k's buffers when they are large enough. The keys are made
+// twice, once to size the arena: an arena grown by appending would at its
+// last doubling hold twice its keys.
+func (k *sortedKeys) sort(m keyer, live *roaring.Bitmap, column string, lo uint32, hi uint64, n int) {
+	each := func(fn func(id uint32)) {
+		it := live.Iterator()
+		it.AdvanceIfNeeded(lo)
+		for it.HasNext() && uint64(it.PeekNext()) < hi {
+			fn(it.Next())
+		}
+	}
+	size := 0
+	var buf []byte
+	each(func(id uint32) {
+		buf, _ = m.key(column, id, buf[:0])
+		size += len(buf)
+	})
+	if k.arena = k.arena[:0]; cap(k.arena) < size {
+		k.arena = make([]byte, 0, size)
+	}
+	if k.entries = k.entries[:0]; cap(k.entries) < n {
+		k.entries = make([]struct{ start, end, id uint32 }, 0, n)
+	}
+	k.missing = 0
+	each(func(id uint32) {
+		start := len(k.arena)
+		var ok bool
+		if k.arena, ok = m.key(column, id, k.arena); !ok {
+			k.missing++
+		}
+		k.entries = append(k.entries, struct{ start, end, id uint32 }{uint32(start), uint32(len(k.arena)), id})
+	})
+	slices.SortFunc(k.entries, func(a, b struct{ start, end, id uint32 }) int {
+		return bytes.Compare(k.arena[a.start:a.end], k.arena[b.start:b.end])
+	})
 }
 
 // search is the first position whose full key is not below key.

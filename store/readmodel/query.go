@@ -128,7 +128,7 @@ func (m *Model[R]) filter(q *Query) filter {
 func (m *Model[R]) prefix(r Range) *roaring.Bitmap {
 	o := m.orders[r.Column]
 	if o == nil { // a Rebuild came in between
-		o = m.buildOrder(r.Column)
+		o = m.buildOrder(r.Column, nil)
 	}
 	var buf []byte
 	n := len(o.ids) - o.missing
@@ -316,7 +316,7 @@ func (m *Model[R]) ordering(column string) {
 	}
 	m.mu.RLock()
 	version := m.version
-	o := m.buildOrder(column)
+	o := m.buildOrder(column, nil)
 	m.mu.RUnlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -324,7 +324,7 @@ func (m *Model[R]) ordering(column string) {
 		return
 	}
 	if m.version != version {
-		o = m.buildOrder(column)
+		o = m.buildOrder(column, nil)
 	}
 	o.used.Store(m.clock.Add(1))
 	m.orders[column] = o
@@ -354,6 +354,9 @@ func (m *Model[R]) evictOrders() {
 				oldest, at = col, o.used.Load()
 			}
 		}
+		m.positionsMu.Lock()
+		m.withPositions = slices.DeleteFunc(m.withPositions, func(x *order) bool { return x == m.orders[oldest] })
+		m.positionsMu.Unlock()
 		delete(m.orders, oldest)
 	}
 }
@@ -383,7 +386,7 @@ func (m *Model[R]) page(qp *Query, set *roaring.Bitmap) (Page, error) {
 	q := *qp
 	o := m.orders[q.Column]
 	if o == nil { // a Rebuild came in between; it keeps the schema's columns
-		o = m.buildOrder(q.Column)
+		o = m.buildOrder(q.Column, nil)
 	}
 	p := Page{Total: int(set.GetCardinality())}
 	limit := q.Limit
@@ -565,7 +568,7 @@ func (r *reader[R]) anyBefore(from int, forward bool) bool {
 	if v == end {
 		return false
 	}
-	pos := r.o.positions(r.m.version, len(r.m.recs))
+	pos := r.m.positions(r.o)
 	it := r.set.ManyIterator()
 	buf := make([]uint32, 256)
 	for got := it.NextMany(buf); got > 0; got = it.NextMany(buf) {
@@ -583,7 +586,7 @@ func (r *reader[R]) anyBefore(from int, forward bool) bool {
 // are sorted by position; many are counted per block of positions, and
 // only the blocks that hold the page are then walked.
 func (r *reader[R]) selectByPosition(from int, forward bool, skip, limit int) (rows []uint32, more, others bool) {
-	pos := r.o.positions(r.m.version, len(r.m.recs))
+	pos := r.m.positions(r.o)
 	want := skip + limit + 1
 	if r.k <= r.m.selectSmall {
 		type hit struct {
