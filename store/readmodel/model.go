@@ -66,7 +66,7 @@ type Model[R any] struct {
 	// recently used last.
 	positionsMu   sync.Mutex
 	withPositions []*order
-	version uint64
+	version       uint64
 	// sparse and walkBudget choose how a page is read (see Page); tests
 	// change them to read small models every way.
 	sparse, walkBudget, selectSmall, blockSize, facetWay, slotLimit int
