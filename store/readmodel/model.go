@@ -157,8 +157,13 @@ func (m *Model[R]) Rebuild(maxID uint32, each func(yield func(id uint32, r *R) e
 	for _, b := range m.allBitmaps()[1:] {
 		b.RunOptimize()
 	}
+	// The tie column first: the others may be built from its ordering.
+	columns := m.schema.Columns()
+	if ts, ok := m.schema.(TieSorter); ok {
+		columns = append([]string{ts.TieColumn()}, slices.DeleteFunc(slices.Clone(columns), func(c string) bool { return c == ts.TieColumn() })...)
+	}
 	var scratch [2]sortedKeys
-	for _, col := range m.schema.Columns() {
+	for _, col := range columns {
 		m.orders[col] = m.buildOrder(col, &scratch)
 	}
 	m.version++

@@ -1,6 +1,7 @@
 package readmodel
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"fmt"
@@ -79,6 +80,7 @@ func (schema) SortKey(col string, r *rec, buf []byte) ([]byte, bool) {
 }
 func (schema) TieKey(r *rec, buf []byte) []byte { return append(buf, strings.ToLower(r.name)...) }
 func (schema) Columns() []string                { return []string{"name", "size"} }
+func (schema) TieColumn() string                { return "name" } // plain has none: its columns are sorted
 
 // plain is the schema without groups.
 type plain struct{}
@@ -455,6 +457,49 @@ func TestPositionIndexesAreBounded(t *testing.T) {
 	}
 	if most != maxPositions {
 		t.Fatalf("at most %d orderings kept positions: the pages did not use them", most)
+	}
+}
+
+// prefixed is the test schema with a column "z" whose keys would not sort
+// apart from the tie keys: "a" and "a", 0, "b".
+type prefixed struct{ schema }
+
+func (prefixed) SortKey(col string, r *rec, buf []byte) ([]byte, bool) {
+	if col == "z" {
+		if r.size%2 == 0 {
+			return append(buf, 'a'), true
+		}
+		return append(buf, 'a', 0, 'b'), true
+	}
+	return schema{}.SortKey(col, r, buf)
+}
+
+// An ordering built from buckets is the one a sort of the full keys gives;
+// a column whose keys would interleave by tie key is sorted instead.
+func TestBucketOrderIsTheSortedOrder(t *testing.T) {
+	m := New[rec](prefixed{})
+	m.Rebuild(0, func(yield func(uint32, *rec) error) error {
+		for id := uint32(1); id <= 300; id++ {
+			yield(id, &rec{name: fmt.Sprintf("%c%d", 'a'+id%26, id), owner: owners[id%5], size: int(id%9) - 1})
+		}
+		return nil
+	})
+	for _, col := range []string{"owner", "size", "z", "unknown"} {
+		want := m.live.ToArray()
+		slices.SortFunc(want, func(a, b uint32) int {
+			ka, _ := m.fullKey(col, a, nil)
+			kb, _ := m.fullKey(col, b, nil)
+			return bytes.Compare(ka, kb)
+		})
+		if got := m.buildOrder(col, nil); !slices.Equal(got.ids, want) {
+			t.Errorf("%s: %v\nwant %v", col, got.ids, want)
+		}
+	}
+	if m.bucketOrder("z") != nil {
+		t.Error("z was built from buckets: its records interleave by tie key")
+	}
+	if m.bucketOrder("owner") == nil || m.bucketOrder("size").missing != 300/9 {
+		t.Error("owner and size (with blanks) should be built from buckets")
 	}
 }
 
