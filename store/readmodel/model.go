@@ -73,12 +73,15 @@ type Model[R any] struct {
 	// maxOrders bounds the orderings built on demand, beyond the schema's
 	// Columns.
 	maxOrders int
+	// maxBuckets: columns with more keys than this are not built by
+	// bucketOrder (tests lower it to build small models every way).
+	maxBuckets int
 }
 
 // New returns an empty model.
 func New[R any](schema Schema[R]) *Model[R] {
 	m := &Model[R]{schema: schema, sparse: defaultSparse, walkBudget: defaultWalkBudget,
-		selectSmall: defaultSelectSmall, blockSize: defaultBlockSize, slotLimit: maxSlots, maxOrders: defaultMaxOrders}
+		selectSmall: defaultSelectSmall, blockSize: defaultBlockSize, slotLimit: maxSlots, maxOrders: defaultMaxOrders, maxBuckets: defaultMaxBuckets}
 	m.reset()
 	return m
 }

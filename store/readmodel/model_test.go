@@ -288,8 +288,9 @@ func TestModelAgainstBruteForce(t *testing.T) {
 			case 3:
 				m = New[rec](plain{}) // terms from Terms, facets by intersections
 			case 4:
-				m.slotLimit = 3 // tags outgrow their slots: they fall back to Terms
-				m.maxOrders = 0 // an ordering built on demand is dropped at once
+				m.slotLimit = 3  // tags outgrow their slots: they fall back to Terms
+				m.maxOrders = 0  // an ordering built on demand is dropped at once
+				m.maxBuckets = 1 // orderings are sorted by rank or by key
 			}
 			switch seed % 3 {
 			case 0:
@@ -474,9 +475,10 @@ func (prefixed) SortKey(col string, r *rec, buf []byte) ([]byte, bool) {
 	return schema{}.SortKey(col, r, buf)
 }
 
-// An ordering built from buckets is the one a sort of the full keys gives;
-// a column whose keys would interleave by tie key is sorted instead.
-func TestBucketOrderIsTheSortedOrder(t *testing.T) {
+// An ordering built from buckets or by rank is the one a sort of the full
+// keys gives; a column whose keys would interleave by tie key, or are not
+// one width, is sorted instead.
+func TestBuiltOrdersAreTheSortedOrders(t *testing.T) {
 	m := New[rec](prefixed{})
 	m.Rebuild(0, func(yield func(uint32, *rec) error) error {
 		for id := uint32(1); id <= 300; id++ {
@@ -484,21 +486,29 @@ func TestBucketOrderIsTheSortedOrder(t *testing.T) {
 		}
 		return nil
 	})
-	for _, col := range []string{"owner", "size", "z", "unknown"} {
-		want := m.live.ToArray()
-		slices.SortFunc(want, func(a, b uint32) int {
-			ka, _ := m.fullKey(col, a, nil)
-			kb, _ := m.fullKey(col, b, nil)
-			return bytes.Compare(ka, kb)
-		})
-		if got := m.buildOrder(col, nil); !slices.Equal(got.ids, want) {
-			t.Errorf("%s: %v\nwant %v", col, got.ids, want)
+	for _, buckets := range []int{defaultMaxBuckets, 1} { // 1: sizes are sorted by rank, owners sorted
+		m.maxBuckets = buckets
+		for _, col := range []string{"owner", "size", "z", "unknown"} {
+			want := m.live.ToArray()
+			slices.SortFunc(want, func(a, b uint32) int {
+				ka, _ := m.fullKey(col, a, nil)
+				kb, _ := m.fullKey(col, b, nil)
+				return bytes.Compare(ka, kb)
+			})
+			if got := m.buildOrder(col, nil); !slices.Equal(got.ids, want) {
+				t.Errorf("%d buckets, %s: %v\nwant %v", buckets, col, got.ids, want)
+			}
 		}
 	}
-	if m.bucketOrder("z") != nil {
-		t.Error("z was built from buckets: its records interleave by tie key")
+	tie := m.orders["name"]
+	if bucketOrder(m, "z", tie) != nil || rankOrder(m, "z", tie) != nil || rankOrder(m, "owner", tie) != nil {
+		t.Error("z or owner was not sorted: z's records interleave by tie key, owners are not one width")
 	}
-	if m.bucketOrder("owner") == nil || m.bucketOrder("size").missing != 300/9 {
+	if rankOrder(m, "size", tie) == nil || rankOrder(m, "size", tie).missing != 300/9 {
+		t.Error("size (with blanks) should be built by rank")
+	}
+	m.maxBuckets = defaultMaxBuckets
+	if bucketOrder(m, "owner", tie) == nil || bucketOrder(m, "size", tie).missing != 300/9 {
 		t.Error("owner and size (with blanks) should be built from buckets")
 	}
 }
