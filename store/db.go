@@ -122,9 +122,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	// busy_timeout comes first so that the pragmas after it wait for locks
 	// too; every pooled connection runs these as it opens. The page cache
-	// is per connection: 16 MiB for the writer, 4 MiB for each reader (the
-	// list is read from memory, not from here; an endpoint page or an
-	// export reads a few rows by id).
+	// is per connection and outside Go's heap: 8 MiB for the writer, 1 MiB
+	// for each reader (the list is read from memory, not from here; an
+	// endpoint page or an export reads a few rows by id, and the operating
+	// system caches the file).
 	dsn := func(cacheKiB int, extra string) string {
 		v := url.Values{}
 		for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(ON)",
@@ -133,13 +134,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		}
 		return "file:" + path + "?" + v.Encode() + extra
 	}
-	w, err := sql.Open("sqlite", dsn(16384, "&_txlock=immediate"))
+	w, err := sql.Open("sqlite", dsn(8192, "&_txlock=immediate"))
 	if err != nil {
 		return nil, err
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", dsn(4096, "&mode=ro"))
+	r, err := sql.Open("sqlite", dsn(1024, "&mode=ro"))
 	if err != nil {
 		w.Close()
 		return nil, err

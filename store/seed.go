@@ -246,7 +246,7 @@ func (db *DB) Seed(ctx context.Context, n int, seed uint64, progress Progress) (
 	if _, err := db.w.ExecContext(ctx, `PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144; PRAGMA threads = 2`); err != nil {
 		return err
 	}
-	defer db.w.ExecContext(context.Background(), `PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384; PRAGMA threads = 0`)
+	defer db.w.ExecContext(context.Background(), `PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192; PRAGMA threads = 0`)
 	// Batches are generated (facts, rules, rows) on one goroutine while the
 	// previous one is written on this one: the two take about the same time,
 	// and the machine has a core for each.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -99,28 +100,34 @@ func (s *syncBuffer) String() string {
 // while building; and leaves GOGC and GOMEMLIMIT alone when they are set.
 func TestTuneGC(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	const none = math.MaxInt64 // no memory limit
 	for _, c := range []struct {
-		live uint64
-		env  map[string]string
-		want int
+		live      uint64
+		env       map[string]string
+		want      int
+		wantLimit int64
 	}{
-		{20 << 20, nil, 400},
-		{64 << 20, nil, 200},
-		{128 << 20, nil, 100},
-		{1 << 30, nil, 100},
-		{0, nil, 400},
-		{20 << 20, map[string]string{"GOGC": "50"}, 100},
-		{20 << 20, map[string]string{"GOMEMLIMIT": "1GiB"}, 100},
+		{8 << 20, nil, 400, 136 << 20},
+		{32 << 20, nil, 200, 160 << 20},
+		{64 << 20, nil, 100, 192 << 20},
+		{150 << 20, nil, 42, 278 << 20},
+		{1 << 30, nil, 25, 1152 << 20},
+		{0, nil, 400, 128 << 20},
+		{20 << 20, map[string]string{"GOGC": "50"}, 100, none},
+		{20 << 20, map[string]string{"GOMEMLIMIT": "1GiB"}, 100, none},
 	} {
 		debug.SetGCPercent(100)
+		debug.SetMemoryLimit(none)
 		tuneGC(func(k string) string { return c.env[k] }, c.live, false)
-		if got := debug.SetGCPercent(100); got != c.want {
-			t.Errorf("live %d MiB, env %v: GOGC %d, want %d", c.live>>20, c.env, got, c.want)
+		if got, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(none); got != c.want || limit != c.wantLimit {
+			t.Errorf("live %d MiB, env %v: GOGC %d, limit %d MiB, want %d and %d MiB", c.live>>20, c.env, got, limit>>20, c.want, c.wantLimit>>20)
 		}
 	}
+	debug.SetMemoryLimit(1 << 30)
 	tuneGC(func(string) string { return "" }, 0, true)
-	if got := debug.SetGCPercent(100); got != 50 {
-		t.Errorf("while building: GOGC %d, want 50", got)
+	if got, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(none); got != 25 || limit != none {
+		t.Errorf("while building: GOGC %d, limit %d, want 25 and none", got, limit)
 	}
 }
 

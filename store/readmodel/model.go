@@ -29,13 +29,14 @@ type Schema[R any] interface {
 }
 
 // defaultMaxOrders: at a million records an ordering is 4 MB; the list has
-// 12 sort columns and one per label key, and an admin sorts by a few.
-const defaultMaxOrders = 8
+// 12 sort columns and one per label key, and an admin sorts by a few. One
+// dropped is built again in ~0.1 s (see buildOrder).
+const defaultMaxOrders = 4
 
 // maxPositions is how many orderings keep a position index at once (4 bytes
 // a record each). Making one costs a pass over the ordering (~5 ms at a
 // million records), and any write makes it again anyway.
-const maxPositions = 3
+const maxPositions = 2
 
 // Change replaces (or, with Rec nil, removes) one record.
 type Change[R any] struct {

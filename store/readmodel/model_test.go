@@ -462,10 +462,15 @@ func TestPositionIndexesAreBounded(t *testing.T) {
 }
 
 // prefixed is the test schema with a column "z" whose keys would not sort
-// apart from the tie keys: "a" and "a", 0, "b".
+// apart from the tie keys: "a" and "a", 0, "b"; and "wide", keys of 12
+// bytes.
 type prefixed struct{ schema }
 
 func (prefixed) SortKey(col string, r *rec, buf []byte) ([]byte, bool) {
+	if col == "wide" {
+		buf = binary.BigEndian.AppendUint64(buf, uint64(len(r.owner)))
+		return binary.BigEndian.AppendUint32(buf, uint32(r.size)), r.size >= 0
+	}
 	if col == "z" {
 		if r.size%2 == 0 {
 			return append(buf, 'a'), true
@@ -488,7 +493,7 @@ func TestBuiltOrdersAreTheSortedOrders(t *testing.T) {
 	})
 	for _, buckets := range []int{defaultMaxBuckets, 1} { // 1: sizes are sorted by rank, owners sorted
 		m.maxBuckets = buckets
-		for _, col := range []string{"owner", "size", "z", "unknown"} {
+		for _, col := range []string{"owner", "size", "wide", "z", "unknown"} {
 			want := m.live.ToArray()
 			slices.SortFunc(want, func(a, b uint32) int {
 				ka, _ := m.fullKey(col, a, nil)
@@ -504,8 +509,8 @@ func TestBuiltOrdersAreTheSortedOrders(t *testing.T) {
 	if bucketOrder(m, "z", tie) != nil || rankOrder(m, "z", tie) != nil || rankOrder(m, "owner", tie) != nil {
 		t.Error("z or owner was not sorted: z's records interleave by tie key, owners are not one width")
 	}
-	if rankOrder(m, "size", tie) == nil || rankOrder(m, "size", tie).missing != 300/9 {
-		t.Error("size (with blanks) should be built by rank")
+	if rankOrder(m, "size", tie) == nil || rankOrder(m, "size", tie).missing != 300/9 || rankOrder(m, "wide", tie) == nil {
+		t.Error("size (with blanks) and wide should be built by rank")
 	}
 	m.maxBuckets = defaultMaxBuckets
 	if bucketOrder(m, "owner", tie) == nil || bucketOrder(m, "size", tie).missing != 300/9 {

@@ -240,19 +240,58 @@ func bucketOrder[R any](m *Model[R], column string, tie *order) *order {
 }
 
 // rankOrder builds column's ordering when its keys are all of one width
-// of at most 8 bytes (a time, a disk use): sorted by the key as a number
-// and then by position in the tie column's ordering, which stands for the
-// tie key and the id. That sorts 16 bytes a record and makes no keys; the
-// records without a value follow in tie order. nil for other keys.
+// of at most 16 bytes (a time, a disk use, an address): sorted by the key
+// as a number and then by position in the tie column's ordering, which
+// stands for the tie key and the id. That sorts 16 or 24 bytes a record and
+// makes no keys; the records without a value follow in tie order. nil for
+// other keys.
 func rankOrder[R any](m *Model[R], column string, tie *order) *order {
+	width := -1
+	buf := make([]byte, 0, 32)
+	for _, id := range tie.ids {
+		key, ok := m.schema.SortKey(column, &m.recs[id], buf[:0])
+		buf = key[:0]
+		if !ok {
+			continue
+		}
+		if width < 0 {
+			width = len(key)
+		}
+		if len(key) != width || width > 16 {
+			return nil
+		}
+	}
+	if width <= 8 {
+		return sortByRank(m, column, tie, func(k []byte) uint64 { return pack(k) }, cmp.Compare[uint64])
+	}
+	type wide struct{ hi, lo uint64 }
+	return sortByRank(m, column, tie, func(k []byte) wide { return wide{pack(k[:8]), pack(k[8:])} },
+		func(a, b wide) int {
+			if c := cmp.Compare(a.hi, b.hi); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.lo, b.lo)
+		})
+}
+
+// pack is up to 8 key bytes as a number that compares as they do.
+func pack(k []byte) uint64 {
+	var n uint64
+	for _, b := range k {
+		n = n<<8 | uint64(b)
+	}
+	return n
+}
+
+// sortByRank is rankOrder for keys packed as K.
+func sortByRank[R, K any](m *Model[R], column string, tie *order, packKey func([]byte) K, compare func(a, b K) int) *order {
 	type entry struct {
-		key  uint64
+		key  K
 		rank uint32
 	}
 	entries := make([]entry, 0, len(tie.ids))
 	var missing []uint32
-	width := -1
-	buf := make([]byte, 0, 16)
+	buf := make([]byte, 0, 32)
 	for p, id := range tie.ids {
 		key, ok := m.schema.SortKey(column, &m.recs[id], buf[:0])
 		buf = key[:0]
@@ -260,20 +299,10 @@ func rankOrder[R any](m *Model[R], column string, tie *order) *order {
 			missing = append(missing, id)
 			continue
 		}
-		if width < 0 {
-			width = len(key)
-		}
-		if len(key) != width || width > 8 {
-			return nil
-		}
-		var k uint64
-		for _, b := range key {
-			k = k<<8 | uint64(b)
-		}
-		entries = append(entries, entry{k, uint32(p)})
+		entries = append(entries, entry{packKey(key), uint32(p)})
 	}
 	slices.SortFunc(entries, func(a, b entry) int {
-		if c := cmp.Compare(a.key, b.key); c != 0 {
+		if c := compare(a.key, b.key); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.rank, b.rank)
