@@ -21,7 +21,12 @@
 //     an ordering of every record is built the first time a column is
 //     sorted and kept current afterwards. A page is a walk along the
 //     ordering from a cursor (the key of the last row seen), never an
-//     OFFSET, or, when few records match, a sort of just those.
+//     OFFSET, or, when few records match, a sort of just those. Only the
+//     tie column's ordering (TieSorter: the name) needs its keys sorted;
+//     another column's is built from it, by bucketing when it has few
+//     keys and by sorting numbers with tie ranks when its keys are of one
+//     width (order.go), so the few kept beyond the schema's are cheap to
+//     build again.
 //
 // A new filter dimension or sort column is therefore a change to the
 // schema only (store/dimensions.go); nothing here names one.
