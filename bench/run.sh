@@ -72,6 +72,7 @@ for n in $sizes; do
 	# The read model is built in the background; wait for it.
 	for _ in $(seq 600); do grep -q "read model built" "$data/serve-$n.log" && break; sleep 0.1; done
 	build_s=$(sed -n 's/.*read model built" seconds=\([0-9.]*\).*/\1/p' "$data/serve-$n.log" | head -1)
+	built_rss=$(awk '/VmRSS/ {printf "%.0f MiB", $2/1024}' "/proc/$server/status")
 
 	jar=$(mktemp)
 	csrf=$(curl -s -c "$jar" "http://127.0.0.1:$port/login" | grep -o 'name="_csrf" value="[^"]*"' | head -1 | sed 's/.*value="//;s/"$//')
@@ -109,7 +110,7 @@ for n in $sizes; do
 
 	rss=$(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$server/status")
 	dbsize=$(du -m "$db" | cut -f1)
-	notes+=("- $size_label endpoints: seeded in ${seed_s%.*} s; read model built in ${build_s:-?} s; server peak RSS $rss; database $dbsize MiB.")
+	notes+=("- $size_label endpoints: seeded in ${seed_s%.*} s; read model built in ${build_s:-?} s; server RSS $built_rss once built, peak $rss (after every request above); database $dbsize MiB.")
 	kill "$server" "${pids[-1]}" 2>/dev/null || true
 	wait "$server" 2>/dev/null || true
 	rm -f "$jar"
