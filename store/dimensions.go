@@ -328,10 +328,12 @@ func (s *listSchema) TieKey(e *kept, buf []byte) []byte {
 	return appendFolded(buf, s.text.name(e.text))
 }
 
-// Columns whose orderings are kept from the start; the others are built
-// when first sorted by.
+// Columns whose orderings are kept from the start: the name's, the
+// default order and the one every other is built from (in 0.05–0.3 s at a
+// million endpoints, when first sorted by; the read model keeps the last
+// few).
 func (s *listSchema) Columns() []string {
-	return []string{"name", "impact", "exemption", "disk", "last_contact"}
+	return []string{"name"}
 }
 
 func appendFolded(buf []byte, s string) []byte {
