@@ -197,37 +197,51 @@ const (
 func (m *Model[R]) facets(q *Query, f *filter, all *roaring.Bitmap, dims []string) map[string]map[string]int {
 	counts := make(map[string]map[string]int, len(dims))
 	type job struct {
-		base *roaring.Bitmap
+		base *roaring.Bitmap // nil when only rest is known
+		rest *roaring.Bitmap // what the base leaves out, when known first
+		size int
 		skip string // the dimension whose "any of" the base leaves out
 		cols []int  // group columns walked over the base
 	}
-	var shared job // the dimensions whose base is all
-	shared.base = all
-	var own []job
 	n := int(m.live.GetCardinality())
+	shared := job{base: all, size: int(all.GetCardinality())} // the dimensions whose base is all
+	var own []job
 	for _, dim := range dims {
-		base := all
+		j := job{base: all, size: shared.size, skip: dim}
 		if slices.ContainsFunc(q.Conds, func(c Cond) bool { return c.Dim == dim && c.Mode == Any }) {
-			base = m.match(f, dim)
+			if len(f.not) > 0 && m.onlyNone(f, dim) {
+				// Every record but the "none of" values: their union is
+				// small, the base most records, not worth making.
+				j.base, j.rest = nil, m.rest(f, dim, nil)
+				j.size = n - int(j.rest.GetCardinality())
+			} else {
+				j.base = m.match(f, dim)
+				j.size = int(j.base.GetCardinality())
+			}
 		}
 		col := m.groupColumn(dim)
-		size := int(base.GetCardinality())
-		if col < 0 || base == m.live || (m.facetWay == byCost && m.intersectCost(dim, size) < min(size, n-size)*walkNanos) {
-			counts[dim] = m.intersect(dim, base)
+		if col < 0 || j.base == m.live || (m.facetWay == byCost && m.intersectCost(dim, j.size) < min(j.size, n-j.size)*walkNanos) {
+			if j.base == nil {
+				j.base = m.match(f, dim)
+			}
+			counts[dim] = m.intersect(dim, j.base)
 			continue
 		}
-		if base == all {
+		if j.base == all {
 			shared.cols = append(shared.cols, col)
 		} else {
-			own = append(own, job{base, dim, []int{col}})
+			j.cols = []int{col}
+			own = append(own, j)
 		}
 	}
 	for _, j := range append(own, shared) {
 		if len(j.cols) == 0 {
 			continue
 		}
-		size := int(j.base.GetCardinality())
-		if 2*size <= n || m.facetWay == walkSet {
+		if 2*j.size <= n || m.facetWay == walkSet {
+			if j.base == nil {
+				j.base = m.match(f, j.skip)
+			}
 			tallied := m.tally(j.cols, j.base)
 			for i, c := range j.cols {
 				counts[m.groups[c].dim] = m.expand(c, tallied[i], nil)
@@ -235,7 +249,10 @@ func (m *Model[R]) facets(q *Query, f *filter, all *roaring.Bitmap, dims []strin
 			continue
 		}
 		// Most records: count what the base leaves out.
-		tallied := m.tally(j.cols, m.rest(f, j.skip, j.base))
+		if j.rest == nil {
+			j.rest = m.rest(f, j.skip, j.base)
+		}
+		tallied := m.tally(j.cols, j.rest)
 		for i, c := range j.cols {
 			counts[m.groups[c].dim] = m.expand(c, tallied[i], m.dims[m.groups[c].dim])
 		}

@@ -184,12 +184,18 @@ func (m *Model[R]) match(f *filter, skip string) *roaring.Bitmap {
 // rest returns the records live has and set, the filter's matches with
 // skip left out, has not: when the filter has only "none of" conditions,
 // the union of their values (cheaper than a difference with live, whose
-// containers are full runs).
+// containers are full runs); set may then be nil.
 func (m *Model[R]) rest(f *filter, skip string, set *roaring.Bitmap) *roaring.Bitmap {
-	if !f.empty && !slices.ContainsFunc(f.must, func(p filterPart) bool { return !(p.any && p.dim == skip) }) {
+	if m.onlyNone(f, skip) {
 		return roaring.FastOr(f.not...)
 	}
 	return roaring.Xor(m.live, set) // set is a subset of live
+}
+
+// onlyNone tells whether the filter, with skip's "any of" left out, has
+// only "none of" conditions (or none at all).
+func (m *Model[R]) onlyNone(f *filter, skip string) bool {
+	return !f.empty && !slices.ContainsFunc(f.must, func(p filterPart) bool { return !(p.any && p.dim == skip) })
 }
 
 // search returns the records whose text contains any of the terms. The
