@@ -468,7 +468,7 @@ type prefixed struct{ schema }
 
 func (prefixed) SortKey(col string, r *rec, buf []byte) ([]byte, bool) {
 	if col == "wide" {
-		buf = binary.BigEndian.AppendUint64(buf, uint64(len(r.owner)))
+		buf = binary.BigEndian.AppendUint64(buf, uint64(len(r.owner))<<56) // the first byte differs: no prefix to leave out
 		return binary.BigEndian.AppendUint32(buf, uint32(r.size)), r.size >= 0
 	}
 	if col == "z" {

@@ -243,9 +243,11 @@ func bucketOrder[R any](m *Model[R], column string, tie *order) *order {
 // of at most 16 bytes (a time, a disk use, an address): sorted by the key
 // as a number and then by position in the tie column's ordering, which
 // stands for the tie key and the id. That sorts 16 or 24 bytes a record and
-// makes no keys; the records without a value follow in tie order. nil for
-// other keys.
+// makes no keys; the records without a value follow in tie order. Bytes
+// every key begins with are left out (IPv4 addresses are 16-byte keys
+// that differ in their last four). nil for other keys.
 func rankOrder[R any](m *Model[R], column string, tie *order) *order {
+	var first []byte // the first key, cut to the prefix all share
 	width := -1
 	buf := make([]byte, 0, 32)
 	for _, id := range tie.ids {
@@ -255,14 +257,21 @@ func rankOrder[R any](m *Model[R], column string, tie *order) *order {
 			continue
 		}
 		if width < 0 {
-			width = len(key)
+			width, first = len(key), slices.Clone(key)
 		}
 		if len(key) != width || width > 16 {
 			return nil
 		}
+		for i := range first {
+			if key[i] != first[i] {
+				first = first[:i]
+				break
+			}
+		}
 	}
-	if width <= 8 {
-		return sortByRank(m, column, tie, func(k []byte) uint64 { return pack(k) }, cmp.Compare[uint64])
+	skip := len(first)
+	if width-skip <= 8 {
+		return sortByRank(m, column, tie, func(k []byte) uint64 { return pack(k[skip:]) }, cmp.Compare[uint64])
 	}
 	type wide struct{ hi, lo uint64 }
 	return sortByRank(m, column, tie, func(k []byte) wide { return wide{pack(k[:8]), pack(k[8:])} },
