@@ -343,7 +343,7 @@ func firstStart(ctx context.Context, db *store.DB, password string, demo bool, d
 //
 // tuneGC sets how much garbage may pile up between collections. The live
 // heap is mostly the read model (~20 MiB at 100K endpoints, ~130 MiB at a
-// million, ~160 MiB once sorted several ways), and a page allocates a few
+// million, ~170 MiB once sorted several ways), and a page allocates a few
 // hundred KiB. Go's default (collect when the heap has doubled) put a
 // million endpoints at over 500 MiB resident; a fixed room does not grow
 // with the estate: the heap may grow by gcRoom over what is live (at most
@@ -352,9 +352,10 @@ func firstStart(ctx context.Context, db *store.DB, password string, demo bool, d
 // serve looks at the live heap again every 15 s. While the read model is
 // built (no live heap to measure yet) the collector runs at 25 % growth:
 // the build's peak is the server's. Measured at a million endpoints, 300
-// swept URLs: a collection every ~0.3 s, median 1.5–2.4 ms against 1.8–2.6
-// ms at Go's default (the machine's noise), 296 MiB resident at the peak
-// against 545. GOGC or GOMEMLIMIT, when set, decide.
+// swept URLs twice each way: with 64 MiB of room a collection every ~0.3
+// s, median 1.75–1.82 ms, peak 293–304 MiB resident; with 48 MiB, median
+// 1.91–2.19 ms, peak 271–283 MiB; at Go's default, median 2.2 ms (the
+// machine's noise), peak 545 MiB. GOGC or GOMEMLIMIT, when set, decide.
 func tuneGC(getenv func(string) string, live uint64, building bool) {
 	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
 		return
@@ -368,8 +369,9 @@ func tuneGC(getenv func(string) string, live uint64, building bool) {
 	debug.SetMemoryLimit(int64(live + gcRoom*3/2))
 }
 
-// gcRoom is how far the heap may grow past what is live (see tuneGC).
-const gcRoom = 64 << 20
+// gcRoom is how far the heap may grow past what is live (see tuneGC):
+// between the two rooms measured there.
+const gcRoom = 56 << 20
 
 // keepGCRoom calls tune with the live heap now and every 15 s until ctx ends.
 func keepGCRoom(ctx context.Context, tune func(live uint64, building bool)) {
