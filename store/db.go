@@ -211,9 +211,22 @@ func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Second) }
 // migrate applies, in order and one transaction each, the migrations not yet
 // recorded in schema_version.
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("create schema_version: %w", err)
+	// What is applied is read first, without the write lock: a database
+	// that is up to date (a backup, a user command beside a running server
+	// under a steady feed) is opened without queueing for the writer.
+	applied := map[int]bool{}
+	rows, err := db.w.QueryContext(ctx, `SELECT version FROM schema_version`)
+	if err == nil {
+		for rows.Next() {
+			var v int
+			if err = rows.Scan(&v); err != nil {
+				break
+			}
+			applied[v] = true
+		}
+		rows.Close()
+	} else if !strings.Contains(err.Error(), "no such table") {
+		return fmt.Errorf("read schema_version: %w", err)
 	}
 	names, err := fs.Glob(migrations.FS, "*.sql")
 	if err != nil {
@@ -225,11 +238,19 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with its number", name)
 		}
+		if applied[version] {
+			continue
+		}
 		body, err := fs.ReadFile(migrations.FS, name)
 		if err != nil {
 			return err
 		}
 		err = db.write(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.Exec(`CREATE TABLE IF NOT EXISTS schema_version (
+				version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+				return fmt.Errorf("create schema_version: %w", err)
+			}
+			// Another process may have applied it since it was read.
 			var n int
 			if err := tx.QueryRow(`SELECT count(*) FROM schema_version WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
 				return err
