@@ -30,7 +30,7 @@ type Schema[R any] interface {
 
 // defaultMaxOrders: at a million records an ordering is 4 MB; the list has
 // 12 sort columns and one per label key, and an admin sorts by a few. One
-// dropped is built again in ~0.1 s (see buildOrder).
+// dropped is built again in 0.05–0.3 s (see buildOrder).
 const defaultMaxOrders = 4
 
 // maxPositions is how many orderings keep a position index at once (4 bytes
