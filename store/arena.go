@@ -25,7 +25,10 @@ type textArena struct {
 
 const arenaBlock = 1 << 20
 
-// textRef is where a record's name and address are in the arena.
+// textRef is where a record's name and address are in the arena. Lengths
+// fit 16 bits because facts are validated first (a name at most MaxNameLen
+// bytes, an address MaxStringLen); offsets fit 32 bits up to 4 GiB of text,
+// over a hundred million endpoints.
 type textRef struct {
 	at             uint32
 	nameLen, ipLen uint16
@@ -40,6 +43,9 @@ func newTextArena() *textArena {
 // add appends a name and an address.
 func (a *textArena) add(name, ip string) textRef {
 	n := len(name) + len(ip)
+	if len(name) > MaxNameLen || len(ip) > MaxStringLen {
+		panic("store: an unvalidated name or address reached the list") // a bug: Validate bounds both
+	}
 	blocks := *a.blocks.Load()
 	if len(blocks) == 0 || a.used+n > arenaBlock {
 		grown := append(slices.Clip(blocks), make([]byte, arenaBlock))

@@ -215,18 +215,27 @@ func (db *DB) migrate(ctx context.Context) error {
 	// that is up to date (a backup, a user command beside a running server
 	// under a steady feed) is opened without queueing for the writer.
 	applied := map[int]bool{}
-	rows, err := db.w.QueryContext(ctx, `SELECT version FROM schema_version`)
-	if err == nil {
+	var tables int
+	if err := db.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'`).Scan(&tables); err != nil {
+		return fmt.Errorf("read schema_version: %w", err)
+	}
+	if tables > 0 {
+		rows, err := db.w.QueryContext(ctx, `SELECT version FROM schema_version`)
+		if err != nil {
+			return fmt.Errorf("read schema_version: %w", err)
+		}
 		for rows.Next() {
 			var v int
-			if err = rows.Scan(&v); err != nil {
-				break
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return fmt.Errorf("read schema_version: %w", err)
 			}
 			applied[v] = true
 		}
 		rows.Close()
-	} else if !strings.Contains(err.Error(), "no such table") {
-		return fmt.Errorf("read schema_version: %w", err)
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read schema_version: %w", err)
+		}
 	}
 	names, err := fs.Glob(migrations.FS, "*.sql")
 	if err != nil {

@@ -347,13 +347,13 @@ func appendFolded(buf []byte, s string) []byte {
 	return buf
 }
 
-// SortKey encodes a column's value so that byte order is the column's
-// ascending order: worst impact first, exemptions by precedence, addresses
-// as numbers, text folded.
 // TieColumn sorts by the folded name alone; the read model builds columns
 // of few values (impact, OS, labels) from its ordering.
 func (s *listSchema) TieColumn() string { return "name" }
 
+// SortKey encodes a column's value so that byte order is the column's
+// ascending order: worst impact first, exemptions by precedence, addresses
+// as numbers, text folded.
 func (s *listSchema) SortKey(column string, e *kept, buf []byte) ([]byte, bool) {
 	text := func(v string) ([]byte, bool) { return appendFolded(buf, v), v != "" }
 	switch column {

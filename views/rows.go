@@ -32,11 +32,11 @@ func (b markup) url(s string) markup { return b.text(string(templ.URL(s))) }
 
 func (b markup) int(n int64) markup { return strconv.AppendInt(b, n, 10) }
 
-// serverRows renders the body rows of the Servers list.
 // rowBuffers keeps a few buffers the rows are written into, for reuse (a
 // page's rows are ~90 KiB).
 var rowBuffers = make(chan markup, 8)
 
+// serverRows renders the body rows of the Servers list.
 func serverRows(m ServersPage) templ.Component {
 	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
 		var b markup

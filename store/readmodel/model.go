@@ -359,9 +359,9 @@ func (m *Model[R]) Count(dim, value string) int {
 func (m *Model[R]) Forget(column string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !slices.Contains(m.schema.Columns(), column) {
-		delete(m.orders, column)
-		return
+	keep := slices.Contains(m.schema.Columns(), column)
+	m.dropOrder(column)
+	if keep {
+		m.orders[column] = m.buildOrder(column, nil)
 	}
-	m.orders[column] = m.buildOrder(column, nil)
 }

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -515,6 +516,32 @@ func TestBuiltOrdersAreTheSortedOrders(t *testing.T) {
 	m.maxBuckets = defaultMaxBuckets
 	if bucketOrder(m, "owner", tie) == nil || bucketOrder(m, "size", tie).missing != 300/9 {
 		t.Error("owner and size (with blanks) should be built from buckets")
+	}
+}
+
+// noColumns is the test schema keeping no ordering from the start.
+type noColumns struct{ schema }
+
+func (noColumns) Columns() []string { return nil }
+
+// The tie column's ordering, which the others are built from, is never the
+// one dropped, even when the schema does not list it among its columns.
+func TestTieOrderingIsKept(t *testing.T) {
+	m := New[rec](noColumns{})
+	m.maxOrders = 1
+	m.Rebuild(0, func(yield func(uint32, *rec) error) error {
+		for id := uint32(1); id <= 30; id++ {
+			yield(id, &rec{name: fmt.Sprint("n", id), owner: owners[id%5], size: int(id % 7)})
+		}
+		return nil
+	})
+	for _, col := range []string{"owner", "size", "owner"} {
+		if _, err := m.Page(Query{Column: col, Limit: 5}); err != nil {
+			t.Fatal(err)
+		}
+		if m.orders["name"] == nil || len(m.orders) != 2 {
+			t.Fatalf("after sorting by %s: orderings %v, want name's and %s's", col, slices.Collect(maps.Keys(m.orders)), col)
+		}
 	}
 }
 

@@ -127,7 +127,7 @@ func (m *Model[R]) filter(q *Query) filter {
 // whose key is not below the bound, found by binary search.
 func (m *Model[R]) prefix(r Range) *roaring.Bitmap {
 	o := m.orders[r.Column]
-	if o == nil { // a Rebuild came in between
+	if o == nil { // dropped, or a Rebuild, came in between
 		o = m.buildOrder(r.Column, nil)
 	}
 	var buf []byte
@@ -349,22 +349,41 @@ func (m *Model[R]) touch(column string) bool {
 }
 
 // evictOrders drops the least recently used orderings beyond maxOrders,
-// never the schema's own columns.
+// never the schema's own columns nor the one the others are built from.
 func (m *Model[R]) evictOrders() {
 	keep := m.schema.Columns()
-	for len(m.orders) > len(keep)+m.maxOrders {
+	if ts, ok := m.schema.(TieSorter); ok {
+		keep = append(slices.Clip(keep), ts.TieColumn())
+	}
+	for {
 		var oldest string
 		var at uint64
+		extra := 0
 		for col, o := range m.orders {
-			if !slices.Contains(keep, col) && (oldest == "" || o.used.Load() < at) {
-				oldest, at = col, o.used.Load()
+			if !slices.Contains(keep, col) {
+				extra++
+				if oldest == "" || o.used.Load() < at {
+					oldest, at = col, o.used.Load()
+				}
 			}
 		}
-		m.positionsMu.Lock()
-		m.withPositions = slices.DeleteFunc(m.withPositions, func(x *order) bool { return x == m.orders[oldest] })
-		m.positionsMu.Unlock()
-		delete(m.orders, oldest)
+		if extra <= m.maxOrders {
+			return
+		}
+		m.dropOrder(oldest)
 	}
+}
+
+// dropOrder forgets column's ordering, and its position index with it.
+func (m *Model[R]) dropOrder(column string) {
+	o := m.orders[column]
+	if o == nil {
+		return
+	}
+	m.positionsMu.Lock()
+	m.withPositions = slices.DeleteFunc(m.withPositions, func(x *order) bool { return x == o })
+	m.positionsMu.Unlock()
+	delete(m.orders, column)
 }
 
 // Page returns the records of one page of the query, in its order.
@@ -391,7 +410,7 @@ func (m *Model[R]) Page(q Query) (Page, error) {
 func (m *Model[R]) page(qp *Query, set *roaring.Bitmap) (Page, error) {
 	q := *qp
 	o := m.orders[q.Column]
-	if o == nil { // a Rebuild came in between; it keeps the schema's columns
+	if o == nil { // dropped, or a Rebuild, came in between: build one for this page
 		o = m.buildOrder(q.Column, nil)
 	}
 	p := Page{Total: int(set.GetCardinality())}
