@@ -33,7 +33,8 @@ func (b markup) url(s string) markup { return b.text(string(templ.URL(s))) }
 func (b markup) int(n int64) markup { return strconv.AppendInt(b, n, 10) }
 
 // rowBuffers keeps a few buffers the rows are written into, for reuse (a
-// page's rows are ~90 KiB).
+// page's rows are ~90 KiB). The rows cannot be appended to the page's own
+// buffer: templ hands a component its pooled writer, not that buffer.
 var rowBuffers = make(chan markup, 8)
 
 // serverRows renders the body rows of the Servers list.

@@ -95,9 +95,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// serve lets the heap grow by 128 MiB before collecting, or by what is live
-// when that is more, but by no more than four times it; collects at half
-// while building; and leaves GOGC and GOMEMLIMIT alone when they are set.
+// serve lets the heap grow by gcRoom past what is live (between a quarter
+// and four times it) under a memory limit of live plus 1.5 gcRoom; collects
+// at 25 % growth while building; and leaves GOGC and GOMEMLIMIT alone when
+// they are set.
 func TestTuneGC(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))

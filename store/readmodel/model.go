@@ -88,6 +88,7 @@ func New[R any](schema Schema[R]) *Model[R] {
 }
 
 func (m *Model[R]) reset() {
+	m.version++ // an ordering being built for what was here is not put in
 	m.recs = nil
 	m.live = roaring.New()
 	m.dims = map[string]map[string]*roaring.Bitmap{}
@@ -359,6 +360,7 @@ func (m *Model[R]) Count(dim, value string) int {
 func (m *Model[R]) Forget(column string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.version++ // an ordering being built with the old keys is not put in
 	keep := slices.Contains(m.schema.Columns(), column)
 	m.dropOrder(column)
 	if keep {

@@ -42,6 +42,9 @@ type order struct {
 // go, never reused), so dropping needs no lock but the ordering's own.
 func (m *Model[R]) positions(o *order) []uint32 {
 	pos := o.positions(m.version, len(m.recs))
+	if m.orders[o.column] != o {
+		return pos // an ordering made for one query (see page) is not kept
+	}
 	m.positionsMu.Lock()
 	m.withPositions = append(slices.DeleteFunc(m.withPositions, func(x *order) bool { return x == o }), o)
 	var drop []*order

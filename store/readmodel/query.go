@@ -306,7 +306,7 @@ type Page struct {
 // ordering returns the ordering of column, building it the first time.
 // It is built under the read lock, so that other queries go on meanwhile
 // (at a million records 0.05–0.3 s, see buildOrder), and put in place
-// under the write lock, sorted again there only if a write came in between.
+// under the write lock (see sortAttempts when a write came in between).
 // Orderings built this way are bounded: beyond maxOrders the least recently
 // used one is dropped (and built again when next sorted by).
 func (m *Model[R]) ordering(column string) {
@@ -320,22 +320,37 @@ func (m *Model[R]) ordering(column string) {
 	if m.touch(column) {
 		return
 	}
-	m.mu.RLock()
-	version := m.version
-	o := m.buildOrder(column, nil)
-	m.mu.RUnlock()
-	m.mu.Lock()
+	// A write that comes in while it is built leaves it behind: try again
+	// a few times under the read lock (a build takes 0.05–0.3 s at a
+	// million records, a steady feed writes several times a second) before
+	// building it under the write lock, which stops every reader.
+	var o *order
+	for range sortAttempts {
+		m.mu.RLock()
+		version, built := m.version, m.buildOrder(column, nil)
+		m.mu.RUnlock()
+		m.mu.Lock()
+		if m.version == version {
+			o = built
+			break
+		}
+		m.mu.Unlock()
+	}
+	if o == nil {
+		m.mu.Lock()
+		o = m.buildOrder(column, nil)
+	}
 	defer m.mu.Unlock()
 	if m.orders[column] != nil {
 		return
-	}
-	if m.version != version {
-		o = m.buildOrder(column, nil)
 	}
 	o.used.Store(m.clock.Add(1))
 	m.orders[column] = o
 	m.evictOrders()
 }
+
+// sortAttempts is how many times ordering builds under the read lock.
+const sortAttempts = 3
 
 // touch marks column's ordering as used now, and tells whether it has one.
 func (m *Model[R]) touch(column string) bool {
