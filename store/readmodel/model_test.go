@@ -519,6 +519,37 @@ func TestBuiltOrdersAreTheSortedOrders(t *testing.T) {
 	}
 }
 
+// An empty estate, one record, and every record removed: each column
+// sorts (by buckets, by rank or by key) and pages to what is there.
+func TestOrderingsOfTinyEstates(t *testing.T) {
+	for _, n := range []uint32{0, 1} {
+		for _, buckets := range []int{defaultMaxBuckets, 0} { // 0: by rank or by key
+			m := New[rec](prefixed{})
+			m.maxBuckets = buckets
+			m.Rebuild(0, func(yield func(uint32, *rec) error) error {
+				for id := uint32(1); id <= n; id++ {
+					yield(id, &rec{name: "only", size: -1}) // no owner, no size: blanks everywhere but the name
+				}
+				return nil
+			})
+			for _, col := range []string{"name", "owner", "size", "wide", "z"} {
+				p, err := m.Page(Query{Column: col, Desc: true, Limit: 10})
+				if err != nil || len(p.IDs) != int(n) || p.Total != int(n) {
+					t.Errorf("%d records, %d buckets, %s: %v total %d, %v", n, buckets, col, p.IDs, p.Total, err)
+				}
+			}
+			if n == 1 {
+				m.Apply([]Change[rec]{{ID: 1}})
+				for _, col := range []string{"name", "owner", "size"} {
+					if p, err := m.Page(Query{Column: col, Limit: 10}); err != nil || len(p.IDs) != 0 {
+						t.Errorf("after removing the only record, %s: %v, %v", col, p.IDs, err)
+					}
+				}
+			}
+		}
+	}
+}
+
 // noColumns is the test schema keeping no ordering from the start.
 type noColumns struct{ schema }
 
